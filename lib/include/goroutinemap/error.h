@@ -5,6 +5,7 @@
 
 #include <QDateTime>
 #include <QExplicitlySharedDataPointer>
+#include <QSharedData>
 #include <QMetaType>
 #include <QObject>
 #include <QString>
@@ -13,7 +14,15 @@
 
 namespace goroutinemap {
 
-class ErrorBackoffData;
+//! \internal The details only a backoff refusal carries, shared between copies.
+class ErrorBackoffData : public QSharedData
+{
+public:
+    QDateTime lastErrorTime;
+    std::chrono::milliseconds durationBeforeRetry{0};
+    std::chrono::milliseconds retryAfter{0};
+    int failureCount = 0;
+};
 
 /*!
     \class goroutinemap::Error
@@ -113,7 +122,7 @@ private:
     QString m_operationName;
     QString m_text;
     // Only backoff refusals carry these details, so other errors cost no allocation.
-    QExplicitlySharedDataPointer<const ErrorBackoffData> m_backoff;
+    QExplicitlySharedDataPointer<ErrorBackoffData> m_backoff;
 };
 
 //! True when \a err is an AlreadyExists refusal (Go: goroutinemap.IsAlreadyExists).

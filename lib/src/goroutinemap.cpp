@@ -1,0 +1,870 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <goroutinemap/goroutinemap.h>
+
+#include "exponentialbackoff_p.h"
+#include "goroutinemap_p.h"
+
+#include <QCoreApplication>
+#include <QMetaMethod>
+#include <QThread>
+
+#include <exception>
+#include <limits>
+#include <typeinfo>
+
+namespace goroutinemap {
+
+namespace {
+
+// The map whose operation this pool thread is executing; lets wait() refuse to wait for itself.
+thread_local const GoRoutineMapPrivate *currentOperationMap = nullptr;
+
+Error invalidFunction(const QString &name)
+{
+    return Error::make(Error::Kind::InvalidArgument, name, GoRoutineMap::tr("the operation function is null"));
+}
+
+// Turns whatever an operation returned into the error the map reports: always
+// OperationFailed, always naming the operation.
+Error asFailure(const QString &name, const Error &err)
+{
+    if (err.kind() == Error::Kind::OperationFailed)
+        return err.withOperationName(name);
+    return Error::make(Error::Kind::OperationFailed, name, err.message());
+}
+
+} // namespace
+
+// --- running an operation -------------------------------------------------------------
+
+void OperationRunnable::run()
+{
+    GOROUTINEMAP_HAPPENS_AFTER(this);
+    GoRoutineMapPrivate &d = *ctx.map;
+    Error result;
+    bool ran = false;
+    if (!ctx.cancellationRequested.load(std::memory_order_acquire)) {
+        ctx.startedAt.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+        ctx.started.store(true, std::memory_order_release);
+        if (d.wantsSignals())
+            d.post({PendingSignal::Started, ctx.name, {}, {}});
+
+        const GoRoutineMapPrivate *outer = std::exchange(currentOperationMap, &d);
+        OperationContext context(&ctx);
+        try {
+            result = ctx.contextFunc ? ctx.contextFunc(context) : ctx.func();
+        } catch (const std::exception &e) {
+            result = Error(GoRoutineMap::tr("the operation threw an exception: %1")
+                                   .arg(QString::fromUtf8(e.what())));
+        } catch (...) {
+            result = Error(GoRoutineMap::tr("the operation threw an exception that is not a std::exception"));
+        }
+        currentOperationMap = outer;
+        ran = true;
+    }
+    // Release what the function captured now, in this thread, unless a retry needs it.
+    if (!(ctx.retriesLeft > 0 && result.isError())) {
+        ctx.func = nullptr;
+        ctx.contextFunc = nullptr;
+    }
+    d.complete(this, result, ran);
+}
+
+GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
+    : q(q), backoffOn(backoffOn), ownPool(std::make_unique<QThreadPool>()), signalTarget(q)
+{
+    ownPool->setObjectName(QStringLiteral("GoRoutineMap pool"));
+    pool.store(ownPool.get());
+}
+
+GoRoutineMapPrivate::~GoRoutineMapPrivate() = default;
+
+Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFunc func,
+                                 GoRoutineMap::ContextOperationFunc contextFunc, int retries,
+                                 QFuture<Error> *future)
+{
+    if (!func && !contextFunc) {
+        const Error err = invalidFunction(name);
+        if (future)
+            *future = QtFuture::makeReadyFuture(err);
+        return err;
+    }
+    if (shuttingDown.load(std::memory_order_relaxed)) {
+        const Error err = Error::make(Error::Kind::Canceled, name, GoRoutineMap::tr("the map is being destroyed"));
+        if (future)
+            *future = QtFuture::makeReadyFuture(err);
+        return err;
+    }
+
+    Shard &shard = shardFor(name);
+    std::unique_lock lock(shard.mutex);
+    auto [it, inserted] = shard.entries.try_emplace(name);
+    Entry &entry = it->second;
+    if (!inserted) {
+        if (entry.isPending()) {
+            if (future) {
+                EntryExtras &extras = entry.ensureExtras();
+                if (!extras.promise) {
+                    extras.promise = std::make_unique<QPromise<Error>>();
+                    extras.promise->start();
+                }
+                *future = extras.promise->future();
+            }
+            return newAlreadyExistsError(name);
+        }
+        if (entry.failureCount > 0) {
+            const Clock::time_point now = Clock::now();
+            const auto left = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now);
+            const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
+            if (left.count() >= 0) {
+                const Error err = Error::makeExponentialBackoff(
+                        name, entry.lastErrorText, QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs),
+                        entry.durationBeforeRetry, ceilMilliseconds(left), entry.failureCount);
+                if (future)
+                    *future = QtFuture::makeReadyFuture(err);
+                return err;
+            }
+            if (resetAfter.count() > 0 && -left > resetAfter)
+                entry.clearHistory(); // quiet long enough: start again from the initial delay
+        }
+    }
+
+    auto *runnable = new OperationRunnable;
+    runnable->setAutoDelete(true);
+    OperationContextPrivate &ctx = runnable->ctx;
+    ctx.map = shared_from_this();
+    ctx.name = name;
+    ctx.func = std::move(func);
+    ctx.contextFunc = std::move(contextFunc);
+    ctx.retriesLeft = retries;
+    ctx.queuedAt = Clock::now();
+    ctx.pool = pool.load(std::memory_order_acquire);
+    entry.runnable = runnable;
+    if (future) {
+        EntryExtras &extras = entry.ensureExtras();
+        extras.promise = std::make_unique<QPromise<Error>>();
+        extras.promise->start();
+        *future = extras.promise->future();
+    }
+    if (inserted)
+        entryCount.fetch_add(1);
+    pendingCount.fetch_add(1);
+    if (wantsSignals())
+        post({PendingSignal::Queued, name, {}, {}});
+    QThreadPool *target = ctx.pool;
+    lock.unlock();
+
+    GOROUTINEMAP_HAPPENS_BEFORE(runnable);
+    target->start(runnable);
+    return Error();
+}
+
+void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &result, bool ran)
+{
+    OperationContextPrivate &ctx = runnable->ctx;
+    const bool canceled = !ran || ctx.cancellationRequested.load(std::memory_order_acquire);
+    const bool failed = !canceled && result.isError();
+    const bool backoff = failed && backoffOn.load();
+    BackoffPolicy currentPolicy;
+    if (backoff) {
+        std::lock_guard policyLock(policyMutex);
+        currentPolicy = policy;
+    }
+
+    Shard &shard = shardFor(ctx.name);
+    std::unique_lock lock(shard.mutex);
+    const auto it = shard.entries.find(ctx.name);
+    Q_ASSERT(it != shard.entries.end() && it->second.runnable == runnable);
+    Entry &entry = it->second;
+
+    Error outcome;
+    std::unique_ptr<QPromise<Error>> promise;
+    if (canceled) {
+        outcome = Error::make(Error::Kind::Canceled, ctx.name);
+    } else if (failed) {
+        outcome = asFailure(ctx.name, result);
+        if (backoff) {
+            entry.runnable = nullptr;
+            if (entry.failureCount < std::numeric_limits<int>::max())
+                ++entry.failureCount;
+            entry.durationBeforeRetry = nextBackoffDelay(currentPolicy, entry.failureCount);
+            entry.lastErrorTime = Clock::now();
+            entry.lastErrorWallMs = QDateTime::currentMSecsSinceEpoch();
+            entry.lastErrorText = outcome.text();
+            if (entry.extras) {
+                EntryExtras &extras = *entry.extras;
+                extras.progress = -1;
+                extras.status.clear();
+                extras.progressPosted = false;
+                promise = std::move(extras.promise);
+                if (ctx.retriesLeft > 0) {
+                    extras.retryFunc = std::move(ctx.func);
+                    extras.retryContextFunc = std::move(ctx.contextFunc);
+                    extras.retriesLeft = ctx.retriesLeft - 1;
+                } else if (extras.isEmpty()) {
+                    entry.extras.reset();
+                }
+            } else if (ctx.retriesLeft > 0) {
+                EntryExtras &extras = entry.ensureExtras();
+                extras.retryFunc = std::move(ctx.func);
+                extras.retryContextFunc = std::move(ctx.contextFunc);
+                extras.retriesLeft = ctx.retriesLeft - 1;
+            }
+            pendingCount.fetch_sub(1);
+            post({PendingSignal::Failed, ctx.name, outcome, entry.retryDeadline()});
+            const QString logText = QCoreApplication::translate(
+                                            "goroutinemap::ExponentialBackoff",
+                                            "Operation for \"%1\" failed. No retries permitted until %2 "
+                                            "(durationBeforeRetry %3). Error: %4")
+                                            .arg(ctx.name,
+                                                 QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs
+                                                                                + entry.durationBeforeRetry.count())
+                                                         .toString(Qt::ISODateWithMs),
+                                                 formatDuration(entry.durationBeforeRetry), outcome.text());
+            lock.unlock();
+            qCWarning(lcGoRoutineMap).noquote() << logText;
+            notifyWaiters();
+            if (promise) {
+                promise->addResult(outcome);
+                promise->finish();
+            }
+            return;
+        }
+    }
+
+    // Success, failure without backoff, or cancellation: the name is free again.
+    std::unique_ptr<QPromise<Error>> finishedPromise;
+    finishLocked(shard, it, outcome, finishedPromise);
+    lock.unlock();
+    if (failed)
+        qCWarning(lcGoRoutineMap).noquote()
+                << QStringLiteral("operation for \"%1\" failed with: %2").arg(ctx.name, outcome.text());
+    notifyWaiters();
+    if (finishedPromise) {
+        finishedPromise->addResult(outcome);
+        finishedPromise->finish();
+    }
+}
+
+void GoRoutineMapPrivate::finishLocked(Shard &shard,
+                                       std::unordered_map<QString, Entry, QStringHasher>::iterator it,
+                                       const Error &outcome, std::unique_ptr<QPromise<Error>> &promise)
+{
+    Entry &entry = it->second;
+    entry.runnable = nullptr;
+    if (entry.extras)
+        promise = std::move(entry.extras->promise);
+    pendingCount.fetch_sub(1);
+
+    const bool canceled = outcome.kind() == Error::Kind::Canceled;
+    if (wantsSignals()) {
+        const PendingSignal::Type type = canceled ? PendingSignal::Canceled
+                : outcome.isError()               ? PendingSignal::Failed
+                                                  : PendingSignal::Finished;
+        post({type, it->first, outcome, {}});
+    }
+    // A canceled run keeps an earlier failure history: cancellation is never a failure, nor
+    // a success that would forget one.
+    if (canceled && entry.failureCount > 0) {
+        if (entry.extras) {
+            entry.extras->progress = -1;
+            entry.extras->status.clear();
+            entry.extras->progressPosted = false;
+            if (entry.extras->isEmpty())
+                entry.extras.reset();
+        }
+        return;
+    }
+    shard.entries.erase(it);
+    entryCount.fetch_sub(1);
+}
+
+bool GoRoutineMapPrivate::cancel(const QString &name)
+{
+    Shard &shard = shardFor(name);
+    std::unique_lock lock(shard.mutex);
+    const auto it = shard.entries.find(name);
+    if (it == shard.entries.end() || !it->second.isPending())
+        return false;
+    OperationRunnable *runnable = it->second.runnable;
+    runnable->ctx.cancellationRequested.store(true, std::memory_order_release);
+    // A queued run leaves the pool at once, so its name is free without waiting for a thread.
+    if (runnable->ctx.started.load(std::memory_order_acquire) || !runnable->ctx.pool->tryTake(runnable))
+        return true;
+    std::unique_ptr<QPromise<Error>> promise;
+    const Error outcome = Error::make(Error::Kind::Canceled, name);
+    finishLocked(shard, it, outcome, promise);
+    lock.unlock();
+    notifyWaiters();
+    if (promise) {
+        promise->addResult(outcome);
+        promise->finish();
+    }
+    delete runnable;
+    return true;
+}
+
+QStringList GoRoutineMapPrivate::pendingNames() const
+{
+    QStringList names;
+    for (const Shard &shard : shards) {
+        std::lock_guard lock(shard.mutex);
+        for (const auto &[name, entry] : shard.entries) {
+            if (entry.isPending())
+                names.append(name);
+        }
+    }
+    return names;
+}
+
+// --- snapshots and progress -----------------------------------------------------------
+
+OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &entry, Clock::time_point now) const
+{
+    OperationInfo info;
+    info.valid = true;
+    info.name = name;
+    info.failureCount = entry.failureCount;
+    if (entry.failureCount > 0) {
+        info.lastError = Error::make(Error::Kind::OperationFailed, name, entry.lastErrorText);
+        info.backoffDeadline = entry.retryDeadline();
+        info.durationBeforeRetry = entry.durationBeforeRetry;
+    }
+    if (const OperationRunnable *runnable = entry.runnable) {
+        const OperationContextPrivate &ctx = runnable->ctx;
+        const bool started = ctx.started.load(std::memory_order_acquire);
+        info.state = started ? OperationInfo::State::Running : OperationInfo::State::Queued;
+        info.startTime = started ? Clock::time_point(Clock::duration(ctx.startedAt.load(std::memory_order_relaxed)))
+                                 : ctx.queuedAt;
+        info.cancellationRequested = ctx.cancellationRequested.load(std::memory_order_relaxed);
+    } else {
+        info.state = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now).count() >= 0
+                ? OperationInfo::State::BackingOff
+                : OperationInfo::State::ReadyToRetry;
+    }
+    if (entry.extras) {
+        info.progress = entry.extras->progress;
+        info.status = entry.extras->status;
+    }
+    return info;
+}
+
+void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progress, const QString *status)
+{
+    Shard &shard = shardFor(ctx->name);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.entries.find(ctx->name);
+    if (it == shard.entries.end() || !it->second.runnable || &it->second.runnable->ctx != ctx)
+        return;
+    EntryExtras &extras = it->second.ensureExtras();
+    if (status)
+        extras.status = *status;
+    else
+        extras.progress = progress;
+    // Coalesced: one signal carries whatever the latest values are when it is emitted.
+    if (!extras.progressPosted && wantsSignals()) {
+        extras.progressPosted = true;
+        post({PendingSignal::Progress, ctx->name, {}, {}});
+    }
+}
+
+// --- waiting --------------------------------------------------------------------------
+
+void GoRoutineMapPrivate::notifyWaiters()
+{
+    if (waiters.load() == 0)
+        return;
+    // Taking the mutex orders this wake-up after a waiter's check of the counters.
+    { std::lock_guard lock(waitMutex); }
+    waitCondition.notify_all();
+}
+
+Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
+{
+    const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load());
+    Clock::time_point next = Clock::time_point::max();
+    if (resetAfter.count() <= 0)
+        return next;
+    for (Shard &shard : shards) {
+        std::lock_guard lock(shard.mutex);
+        for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+            const Entry &entry = it->second;
+            if (entry.isPending() || entry.failureCount == 0) {
+                ++it;
+                continue;
+            }
+            const Clock::time_point forgetAt = entry.retryDeadline() + resetAfter;
+            if (forgetAt < now) {
+                if (wantsSignals())
+                    post({PendingSignal::Removed, it->first, {}, {}});
+                it = shard.entries.erase(it);
+                entryCount.fetch_sub(1);
+            } else {
+                next = std::min(next, forgetAt);
+                ++it;
+            }
+        }
+    }
+    return next;
+}
+
+bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline)
+{
+    if (currentOperationMap == this) {
+        qCWarning(lcGoRoutineMap) << "wait() or waitForCompletion() called from inside one of the map's own "
+                                     "operations; returning at once instead of deadlocking";
+        return false;
+    }
+    std::unique_lock lock(waitMutex);
+    waiters.fetch_add(1);
+    bool reached = true;
+    while (!(this->*done)()) {
+        Clock::time_point wakeAt = Clock::time_point::max();
+        if (done == &GoRoutineMapPrivate::isEmpty) {
+            // Names that resetAfter lets go leave the map even without an event loop.
+            lock.unlock();
+            wakeAt = forgetQuietNames(Clock::now());
+            lock.lock();
+            if ((this->*done)())
+                break;
+        }
+        if (!deadline.isForever())
+            wakeAt = std::min(wakeAt, Clock::now() + deadline.remainingTimeAsDuration());
+        if (wakeAt == Clock::time_point::max()) {
+            waitCondition.wait(lock);
+        } else {
+            waitCondition.wait_until(lock, wakeAt);
+            if (!deadline.isForever() && deadline.hasExpired() && !(this->*done)()) {
+                reached = false;
+                break;
+            }
+        }
+    }
+    waiters.fetch_sub(1);
+    return reached;
+}
+
+// --- signals and deadlines (map thread) -----------------------------------------------
+
+void GoRoutineMapPrivate::post(PendingSignal &&signal)
+{
+    std::lock_guard lock(signalMutex);
+    if (!signalTarget)
+        return;
+    signalQueue.push_back(std::move(signal));
+    if (!drainPosted) {
+        drainPosted = true;
+        QMetaObject::invokeMethod(signalTarget, [this] { emitPendingSignals(); }, Qt::QueuedConnection);
+        GOROUTINEMAP_HAPPENS_BEFORE(&signalQueue);
+    }
+}
+
+void GoRoutineMapPrivate::emitPendingSignals()
+{
+    GOROUTINEMAP_HAPPENS_AFTER(&signalQueue);
+    const auto self = shared_from_this(); // a receiver may delete the map
+    std::vector<PendingSignal> batch;
+    {
+        std::lock_guard lock(signalMutex);
+        batch.swap(signalQueue);
+        drainPosted = false;
+    }
+    QPointer<GoRoutineMap> guard(q);
+    for (PendingSignal &signal : batch) {
+        if (!guard)
+            return;
+        switch (signal.type) {
+        case PendingSignal::Queued:
+            Q_EMIT q->operationQueued(signal.name);
+            break;
+        case PendingSignal::Started:
+            Q_EMIT q->operationStarted(signal.name);
+            break;
+        case PendingSignal::Finished:
+            Q_EMIT q->operationFinished(signal.name);
+            break;
+        case PendingSignal::Failed:
+            if (signal.retryDeadline != Clock::time_point{})
+                schedule({signal.retryDeadline, signal.retryDeadline, signal.name, false});
+            Q_EMIT q->operationFailed(signal.name, signal.error);
+            break;
+        case PendingSignal::Canceled:
+            Q_EMIT q->operationCanceled(signal.name);
+            break;
+        case PendingSignal::Progress: {
+            int progress = -1;
+            QString status;
+            {
+                Shard &shard = shardFor(signal.name);
+                std::lock_guard lock(shard.mutex);
+                const auto it = shard.entries.find(signal.name);
+                if (it == shard.entries.end() || !it->second.extras || !it->second.extras->progressPosted)
+                    break;
+                it->second.extras->progressPosted = false;
+                progress = it->second.extras->progress;
+                status = it->second.extras->status;
+            }
+            Q_EMIT q->operationProgress(signal.name, progress, status);
+            break;
+        }
+        case PendingSignal::Removed:
+            Q_EMIT q->operationRemoved(signal.name);
+            break;
+        }
+    }
+}
+
+void GoRoutineMapPrivate::schedule(Deadline deadline)
+{
+    const bool earliest = deadlines.empty() || deadline.when < deadlines.top().when;
+    deadlines.push(std::move(deadline));
+    if (earliest)
+        armTimer();
+}
+
+void GoRoutineMapPrivate::armTimer()
+{
+    if (deadlines.empty()) {
+        deadlineTimer->stop();
+        return;
+    }
+    // Retries are refused while elapsed <= duration, so fire just after the deadline.
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadlines.top().when - Clock::now())
+            + std::chrono::milliseconds(1);
+    deadlineTimer->start(std::max(wait, std::chrono::milliseconds(0)));
+}
+
+void GoRoutineMapPrivate::onDeadlines()
+{
+    const auto self = shared_from_this();
+    QPointer<GoRoutineMap> guard(q);
+    const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load());
+    while (guard && !deadlines.empty() && deadlines.top().when < Clock::now()) {
+        Deadline deadline = deadlines.top();
+        deadlines.pop();
+
+        Shard &shard = shardFor(deadline.name);
+        std::unique_lock lock(shard.mutex);
+        const auto it = shard.entries.find(deadline.name);
+        // Stale when the name ran again, succeeded or was reset since this deadline was set.
+        if (it == shard.entries.end() || it->second.isPending() || it->second.failureCount == 0
+            || it->second.retryDeadline() != deadline.windowEnd) {
+            continue;
+        }
+        Entry &entry = it->second;
+        if (deadline.forget) {
+            shard.entries.erase(it);
+            entryCount.fetch_sub(1);
+            lock.unlock();
+            notifyWaiters();
+            Q_EMIT q->operationRemoved(deadline.name);
+            continue;
+        }
+        GoRoutineMap::OperationFunc retryFunc;
+        GoRoutineMap::ContextOperationFunc retryContextFunc;
+        int retriesLeft = 0;
+        if (entry.extras && (entry.extras->retryFunc || entry.extras->retryContextFunc)) {
+            retryFunc = std::move(entry.extras->retryFunc);
+            retryContextFunc = std::move(entry.extras->retryContextFunc);
+            retriesLeft = entry.extras->retriesLeft;
+            entry.extras->retryFunc = nullptr;
+            entry.extras->retryContextFunc = nullptr;
+            if (entry.extras->isEmpty())
+                entry.extras.reset();
+        }
+        lock.unlock();
+
+        if (resetAfter.count() > 0)
+            schedule({deadline.windowEnd + resetAfter, deadline.windowEnd, deadline.name, true});
+        Q_EMIT q->backoffExpired(deadline.name);
+        if (guard && (retryFunc || retryContextFunc))
+            start(deadline.name, std::move(retryFunc), std::move(retryContextFunc), retriesLeft, nullptr);
+    }
+    if (guard)
+        armTimer();
+}
+
+void GoRoutineMapPrivate::shutdown()
+{
+    {
+        std::lock_guard lock(signalMutex);
+        signalTarget = nullptr; // nothing of this map is delivered from now on
+        signalQueue.clear();
+    }
+    shuttingDown.store(true);
+    const QStringList names = pendingNames();
+    for (const QString &name : names)
+        cancel(name);
+    if (currentOperationMap == this) {
+        qCWarning(lcGoRoutineMap) << "GoRoutineMap destroyed from inside one of its own operations; "
+                                     "not waiting for that operation";
+    } else {
+        waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
+    }
+    // Deleting our own pool waits for the last runnable to return from run().
+    pool.store(nullptr);
+    ownPool.reset();
+}
+
+// --- GoRoutineMap ---------------------------------------------------------------------
+
+GoRoutineMap::GoRoutineMap(bool exponentialBackOffOnError, QObject *parent)
+    : QObject(parent), d(std::make_shared<GoRoutineMapPrivate>(this, exponentialBackOffOnError))
+{
+    d->deadlineTimer = new QTimer(this);
+    d->deadlineTimer->setSingleShot(true);
+    d->deadlineTimer->setTimerType(Qt::PreciseTimer);
+    connect(d->deadlineTimer, &QTimer::timeout, this, [this] { d->onDeadlines(); });
+}
+
+GoRoutineMap::~GoRoutineMap()
+{
+    d->shutdown();
+}
+
+Error GoRoutineMap::run(const QString &operationName, OperationFunc operationFunc)
+{
+    if (!operationFunc)
+        return invalidFunction(operationName);
+    return d->start(operationName, std::move(operationFunc), nullptr, 0, nullptr);
+}
+
+Error GoRoutineMap::run(const QString &operationName, ContextOperationFunc operationFunc)
+{
+    if (!operationFunc)
+        return invalidFunction(operationName);
+    return d->start(operationName, nullptr, std::move(operationFunc), 0, nullptr);
+}
+
+Error GoRoutineMap::run(const QString &operationName, OperationFunc operationFunc, const RunOptions &options)
+{
+    if (!operationFunc)
+        return invalidFunction(operationName);
+    return d->start(operationName, std::move(operationFunc), nullptr, std::max(0, options.maxRetries), nullptr);
+}
+
+Error GoRoutineMap::run(const QString &operationName, ContextOperationFunc operationFunc,
+                        const RunOptions &options)
+{
+    if (!operationFunc)
+        return invalidFunction(operationName);
+    return d->start(operationName, nullptr, std::move(operationFunc), std::max(0, options.maxRetries), nullptr);
+}
+
+QFuture<Error> GoRoutineMap::runOrJoin(const QString &operationName, OperationFunc operationFunc)
+{
+    QFuture<Error> future;
+    d->start(operationName, std::move(operationFunc), nullptr, 0, &future);
+    return future;
+}
+
+bool GoRoutineMap::isOperationPending(const QString &operationName) const
+{
+    const Shard &shard = d->shardFor(operationName);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.entries.find(operationName);
+    return it != shard.entries.end() && it->second.isPending();
+}
+
+void GoRoutineMap::wait()
+{
+    d->waitUntil(&GoRoutineMapPrivate::isEmpty, QDeadlineTimer(QDeadlineTimer::Forever));
+}
+
+bool GoRoutineMap::wait(QDeadlineTimer deadline)
+{
+    return d->waitUntil(&GoRoutineMapPrivate::isEmpty, deadline);
+}
+
+void GoRoutineMap::waitForCompletion()
+{
+    d->waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
+}
+
+bool GoRoutineMap::waitForCompletion(QDeadlineTimer deadline)
+{
+    return d->waitUntil(&GoRoutineMapPrivate::isIdle, deadline);
+}
+
+bool GoRoutineMap::cancel(const QString &operationName)
+{
+    return d->cancel(operationName);
+}
+
+int GoRoutineMap::cancelAll()
+{
+    int canceled = 0;
+    const QStringList names = d->pendingNames();
+    for (const QString &name : names)
+        canceled += d->cancel(name) ? 1 : 0;
+    return canceled;
+}
+
+bool GoRoutineMap::resetBackoff(const QString &operationName)
+{
+    Shard &shard = d->shardFor(operationName);
+    std::unique_lock lock(shard.mutex);
+    const auto it = shard.entries.find(operationName);
+    if (it == shard.entries.end() || it->second.failureCount == 0)
+        return false;
+    it->second.clearHistory();
+    if (!it->second.isPending()) {
+        if (it->second.extras)
+            it->second.extras.reset();
+        shard.entries.erase(it);
+        d->entryCount.fetch_sub(1);
+        if (d->wantsSignals())
+            d->post({PendingSignal::Removed, operationName, {}, {}});
+    }
+    lock.unlock();
+    d->notifyWaiters();
+    return true;
+}
+
+QList<OperationInfo> GoRoutineMap::operations() const
+{
+    QList<OperationInfo> result;
+    result.reserve(d->entryCount.load());
+    const Clock::time_point now = Clock::now();
+    for (const Shard &shard : d->shards) {
+        std::lock_guard lock(shard.mutex);
+        for (const auto &[name, entry] : shard.entries)
+            result.append(d->infoFor(name, entry, now));
+    }
+    return result;
+}
+
+OperationInfo GoRoutineMap::operationInfo(const QString &operationName) const
+{
+    const Shard &shard = d->shardFor(operationName);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.entries.find(operationName);
+    if (it == shard.entries.end())
+        return OperationInfo();
+    return d->infoFor(it->first, it->second, Clock::now());
+}
+
+int GoRoutineMap::pendingCount() const
+{
+    return int(d->pendingCount.load());
+}
+
+int GoRoutineMap::count() const
+{
+    return int(d->entryCount.load());
+}
+
+bool GoRoutineMap::isExponentialBackOffOnError() const
+{
+    return d->backoffOn.load();
+}
+
+void GoRoutineMap::setExponentialBackOffOnError(bool on)
+{
+    if (d->backoffOn.exchange(on) == on)
+        return;
+    if (!on) {
+        // Without backoff no history is kept, so every failed name leaves the map.
+        for (Shard &shard : d->shards) {
+            std::lock_guard lock(shard.mutex);
+            for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+                if (it->second.isPending()) {
+                    it->second.clearHistory();
+                    ++it;
+                    continue;
+                }
+                if (d->wantsSignals())
+                    d->post({PendingSignal::Removed, it->first, {}, {}});
+                it = shard.entries.erase(it);
+                d->entryCount.fetch_sub(1);
+            }
+        }
+        d->notifyWaiters();
+    }
+    Q_EMIT exponentialBackOffOnErrorChanged(on);
+}
+
+BackoffPolicy GoRoutineMap::backoffPolicy() const
+{
+    std::lock_guard lock(d->policyMutex);
+    return d->policy;
+}
+
+bool GoRoutineMap::setBackoffPolicy(const BackoffPolicy &policy)
+{
+    QString why;
+    if (!policy.isValid(&why)) {
+        qCWarning(lcGoRoutineMap).noquote() << "GoRoutineMap::setBackoffPolicy: invalid policy refused:" << why;
+        return false;
+    }
+    {
+        std::lock_guard lock(d->policyMutex);
+        if (d->policy == policy)
+            return true;
+        d->policy = policy;
+        d->resetAfterMs.store(policy.resetAfter().count());
+    }
+    Q_EMIT backoffPolicyChanged(policy);
+    return true;
+}
+
+int GoRoutineMap::maxConcurrency() const
+{
+    QThreadPool *pool = d->pool.load();
+    return pool ? pool->maxThreadCount() : 0;
+}
+
+void GoRoutineMap::setMaxConcurrency(int maxConcurrency)
+{
+    maxConcurrency = std::max(1, maxConcurrency);
+    if (d->pool.load() != d->ownPool.get() || d->ownPool->maxThreadCount() == maxConcurrency)
+        return;
+    d->ownPool->setMaxThreadCount(maxConcurrency);
+    Q_EMIT maxConcurrencyChanged(maxConcurrency);
+}
+
+QThreadPool *GoRoutineMap::threadPool() const
+{
+    return d->pool.load();
+}
+
+void GoRoutineMap::setThreadPool(QThreadPool *pool)
+{
+    QThreadPool *target = pool ? pool : d->ownPool.get();
+    const int before = maxConcurrency();
+    if (d->pool.exchange(target) == target)
+        return;
+    if (maxConcurrency() != before)
+        Q_EMIT maxConcurrencyChanged(maxConcurrency());
+}
+
+namespace {
+bool isOperationSignal(const QMetaMethod &signal)
+{
+    static const QMetaMethod operationSignals[] = {
+        QMetaMethod::fromSignal(&GoRoutineMap::operationQueued),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationStarted),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationFinished),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationFailed),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationCanceled),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationProgress),
+        QMetaMethod::fromSignal(&GoRoutineMap::operationRemoved),
+    };
+    return std::find(std::begin(operationSignals), std::end(operationSignals), signal) != std::end(operationSignals);
+}
+} // namespace
+
+void GoRoutineMap::connectNotify(const QMetaMethod &signal)
+{
+    // Signals nobody listens to are never queued, so an unobserved map pays nothing for them.
+    if (isOperationSignal(signal))
+        d->listeners.fetch_add(1);
+}
+
+void GoRoutineMap::disconnectNotify(const QMetaMethod &signal)
+{
+    if (isOperationSignal(signal))
+        d->listeners.fetch_sub(1);
+}
+
+} // namespace goroutinemap

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <goroutinemap/goroutinemap.h>
+
+#include "logging_p.h"
+
+#include <QPointer>
+#include <QPromise>
+#include <QRunnable>
+#include <QThreadPool>
+#include <QTimer>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+namespace goroutinemap {
+
+class OperationRunnable;
+
+// What a pending run needs while it runs; lives inside its runnable. The map's shard lock
+// guards the runnable's lifetime: an entry points at it only while it is pending.
+class OperationContextPrivate
+{
+public:
+    std::shared_ptr<GoRoutineMapPrivate> map;
+    QString name;
+    GoRoutineMap::OperationFunc func;
+    GoRoutineMap::ContextOperationFunc contextFunc;
+    QThreadPool *pool = nullptr;
+    int retriesLeft = 0;
+    Clock::time_point queuedAt;
+    std::atomic<Clock::rep> startedAt{0};
+    std::atomic<bool> started{false};
+    std::atomic<bool> cancellationRequested{false};
+};
+
+class OperationRunnable final : public QRunnable
+{
+public:
+    OperationContextPrivate ctx;
+    void run() override;
+};
+
+// Per-name data that few names need; allocated only when used.
+struct EntryExtras
+{
+    std::unique_ptr<QPromise<Error>> promise; // someone joined with runOrJoin()
+    GoRoutineMap::OperationFunc retryFunc; // automatic retry (RunOptions::maxRetries)
+    GoRoutineMap::ContextOperationFunc retryContextFunc;
+    int retriesLeft = 0;
+    int progress = -1;
+    QString status;
+    bool progressPosted = false;
+
+    bool isEmpty() const { return !promise && !retryFunc && !retryContextFunc; }
+};
+
+// One name in the map. Pending while runnable is set; otherwise it only keeps a failure
+// history (backoff on). Kept small: a million of them may back off at once.
+struct Entry
+{
+    OperationRunnable *runnable = nullptr;
+    std::unique_ptr<EntryExtras> extras;
+    Clock::time_point lastErrorTime{};
+    std::chrono::milliseconds durationBeforeRetry{0};
+    qint64 lastErrorWallMs = 0;
+    QString lastErrorText;
+    int failureCount = 0;
+
+    bool isPending() const { return runnable != nullptr; }
+    Clock::time_point retryDeadline() const { return lastErrorTime + durationBeforeRetry; }
+    EntryExtras &ensureExtras()
+    {
+        if (!extras)
+            extras = std::make_unique<EntryExtras>();
+        return *extras;
+    }
+    void clearHistory()
+    {
+        failureCount = 0;
+        durationBeforeRetry = std::chrono::milliseconds(0);
+        lastErrorText.clear();
+        if (extras) {
+            extras->retryFunc = nullptr;
+            extras->retryContextFunc = nullptr;
+            extras->retriesLeft = 0;
+        }
+    }
+};
+
+struct QStringHasher
+{
+    size_t operator()(const QString &s) const noexcept { return qHash(s); }
+};
+
+// A slice of the map with its own lock, so that threads working on different names
+// rarely contend.
+struct alignas(64) Shard
+{
+    mutable std::mutex mutex;
+    std::unordered_map<QString, Entry, QStringHasher> entries;
+};
+
+// Something to emit in the map's thread.
+struct PendingSignal
+{
+    enum Type : quint8 { Queued, Started, Finished, Failed, Canceled, Progress, Removed };
+    Type type;
+    QString name;
+    Error error; // Failed
+    Clock::time_point retryDeadline{}; // Failed with backoff on
+};
+
+// A backoff window's end (or, with resetAfter, the moment a quiet name is forgotten).
+struct Deadline
+{
+    Clock::time_point when;
+    Clock::time_point windowEnd; // identifies the failure this deadline belongs to
+    QString name;
+    bool forget = false;
+    bool operator>(const Deadline &other) const { return when > other.when; }
+};
+
+class GoRoutineMapPrivate : public std::enable_shared_from_this<GoRoutineMapPrivate>
+{
+public:
+    static constexpr size_t ShardCount = 16;
+
+    GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn);
+    ~GoRoutineMapPrivate();
+
+    Shard &shardFor(const QString &name) { return shards[qHash(name, 0x9e3779b9u) % ShardCount]; }
+
+    Error start(const QString &name, GoRoutineMap::OperationFunc func,
+                GoRoutineMap::ContextOperationFunc contextFunc, int retries, QFuture<Error> *future);
+    void complete(OperationRunnable *runnable, const Error &result, bool ran);
+    // Frees a pending name (or keeps its history after a cancellation); shard locked.
+    void finishLocked(Shard &shard, std::unordered_map<QString, Entry, QStringHasher>::iterator it,
+                      const Error &outcome, std::unique_ptr<QPromise<Error>> &promise);
+    bool cancel(const QString &name);
+    QStringList pendingNames() const;
+    OperationInfo infoFor(const QString &name, const Entry &entry, Clock::time_point now) const;
+    void updateProgress(OperationContextPrivate *ctx, int progress, const QString *status);
+
+    bool waitUntil(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline);
+    bool isEmpty() const { return entryCount.load() == 0; }
+    bool isIdle() const { return pendingCount.load() == 0; }
+    Clock::time_point forgetQuietNames(Clock::time_point now);
+    void notifyWaiters();
+
+    bool wantsSignals() const { return listeners.load(std::memory_order_relaxed) > 0; }
+    void post(PendingSignal &&signal);
+    void emitPendingSignals();
+    void schedule(Deadline deadline);
+    void armTimer();
+    void onDeadlines();
+    void shutdown();
+
+    GoRoutineMap *q;
+    std::array<Shard, ShardCount> shards;
+    std::atomic<qsizetype> entryCount{0};
+    std::atomic<qsizetype> pendingCount{0};
+    std::atomic<bool> backoffOn;
+    std::atomic<bool> shuttingDown{false};
+    std::atomic<int> listeners{0};
+    std::atomic<std::chrono::milliseconds::rep> resetAfterMs{0};
+
+    mutable std::mutex policyMutex;
+    BackoffPolicy policy;
+
+    std::unique_ptr<QThreadPool> ownPool;
+    std::atomic<QThreadPool *> pool{nullptr};
+
+    std::mutex waitMutex;
+    std::condition_variable waitCondition;
+    std::atomic<int> waiters{0};
+
+    // Signals travel from any thread to the map's thread through this queue; one posted
+    // event drains a whole batch.
+    std::mutex signalMutex;
+    std::vector<PendingSignal> signalQueue;
+    bool drainPosted = false;
+    GoRoutineMap *signalTarget = nullptr; // null once the map is being destroyed
+
+    // Map thread only.
+    QTimer *deadlineTimer = nullptr;
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
+};
+
+} // namespace goroutinemap
