@@ -14,8 +14,8 @@
 #include <QTimer>
 
 #include <algorithm>
-#include <utility>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace goroutinemap {
@@ -53,7 +53,8 @@ unsigned changedColumns(const OperationInfo &a, const OperationInfo &b)
     if (a.state != b.state || a.cancellationRequested != b.cancellationRequested)
         mask |= columnBit(OperationsModel::StateColumn);
     if (a.state != b.state || a.startTime != b.startTime || a.backoffDeadline != b.backoffDeadline
-        || a.durationBeforeRetry != b.durationBeforeRetry || a.progress != b.progress || a.status != b.status)
+        || a.durationBeforeRetry != b.durationBeforeRetry || a.progress != b.progress
+        || a.status != b.status)
         mask |= columnBit(OperationsModel::TimeColumn);
     if (a.failureCount != b.failureCount)
         mask |= columnBit(OperationsModel::FailuresColumn);
@@ -90,7 +91,8 @@ QString formatTime(qint64 ms, bool roundUp)
     if (ms < 60 * 1000) {
         const qint64 tenths = roundUp ? (ms + 99) / 100 : ms / 100;
         if (tenths < 600)
-            return QCoreApplication::translate(trContext, "%1 s").arg(locale.toString(double(tenths) / 10.0, 'f', 1));
+            return QCoreApplication::translate(trContext, "%1 s")
+                    .arg(locale.toString(double(tenths) / 10.0, 'f', 1));
     }
     const qint64 seconds = roundUp ? (ms + 999) / 1000 : ms / 1000;
     if (seconds < 3600) {
@@ -132,7 +134,10 @@ public:
 
     int count() const noexcept { return int(rows.size()) - gapSize; }
     // Logical row -> storage. Outside apply() the gap is empty, so this is the identity.
-    const OperationInfo &at(int row) const { return rows[size_t(row < gapPos ? row : row + gapSize)]; }
+    const OperationInfo &at(int row) const
+    {
+        return rows[size_t(row < gapPos ? row : row + gapSize)];
+    }
 
     void markDirty(const QString &name)
     {
@@ -182,15 +187,15 @@ void OperationsModelPrivate::connectMap()
     GoRoutineMap *m = map.data();
     const auto dirtyName = [this](const QString &name) { markDirty(name); };
     connections = {
-        QObject::connect(m, &GoRoutineMap::operationQueued, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationStarted, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationFinished, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationFailed, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationCanceled, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationProgress, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::backoffExpired, q, dirtyName),
-        QObject::connect(m, &GoRoutineMap::operationRemoved, q, dirtyName),
-        QObject::connect(m, &QObject::destroyed, q, [this] { mapDestroyed(); }),
+            QObject::connect(m, &GoRoutineMap::operationQueued, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationStarted, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationFinished, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationFailed, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationCanceled, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationProgress, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::backoffExpired, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::operationRemoved, q, dirtyName),
+            QObject::connect(m, &QObject::destroyed, q, [this] { mapDestroyed(); }),
     };
 }
 
@@ -272,9 +277,9 @@ void OperationsModelPrivate::apply()
     insertRows(inserts);
 
     if (liveRows > 0 && count() > 0) {
-        static const QList<int> timeRoles = {Qt::DisplayRole, OperationsModel::ProgressRole,
-                                             OperationsModel::RemainingMsRole, OperationsModel::ElapsedMsRole,
-                                             OperationsModel::SortRole};
+        static const QList<int> timeRoles = {
+                Qt::DisplayRole, OperationsModel::ProgressRole, OperationsModel::RemainingMsRole,
+                OperationsModel::ElapsedMsRole, OperationsModel::SortRole};
         Q_EMIT q->dataChanged(q->index(0, OperationsModel::TimeColumn),
                               q->index(count() - 1, OperationsModel::TimeColumn), timeRoles);
     }
@@ -293,7 +298,8 @@ void OperationsModelPrivate::emitChanges(std::vector<std::pair<int, unsigned>> &
         const int first = changes[i].first;
         const unsigned mask = changes[i].second;
         int last = first;
-        while (i + 1 < changes.size() && changes[i + 1].first == last + 1 && changes[i + 1].second == mask) {
+        while (i + 1 < changes.size() && changes[i + 1].first == last + 1
+               && changes[i + 1].second == mask) {
             ++i;
             ++last;
         }
@@ -305,7 +311,8 @@ void OperationsModelPrivate::emitChanges(std::vector<std::pair<int, unsigned>> &
                 continue;
             }
             int lastColumn = column;
-            while (lastColumn + 1 < OperationsModel::ColumnCount && (mask & columnBit(lastColumn + 1)))
+            while (lastColumn + 1 < OperationsModel::ColumnCount
+                   && (mask & columnBit(lastColumn + 1)))
                 ++lastColumn;
             Q_EMIT q->dataChanged(q->index(first, column), q->index(last, lastColumn));
             column = lastColumn + 1;
@@ -401,8 +408,7 @@ void OperationsModelPrivate::mapDestroyed()
 
 OperationsModel::OperationsModel(QObject *parent)
     : QAbstractTableModel(parent), d(std::make_unique<OperationsModelPrivate>(this))
-{
-}
+{ }
 
 OperationsModel::OperationsModel(GoRoutineMap *map, QObject *parent) : OperationsModel(parent)
 {
@@ -504,7 +510,8 @@ QVariant OperationsModel::data(const QModelIndex &index, int role) const
         case LastErrorColumn:
             if (!info.lastError.isError())
                 return QString();
-            return info.lastError.text().isEmpty() ? info.lastError.message() : info.lastError.text();
+            return info.lastError.text().isEmpty() ? info.lastError.message()
+                                                   : info.lastError.text();
         }
         break;
     case Qt::ToolTipRole:
@@ -591,9 +598,11 @@ QVariant OperationsModel::headerData(int section, Qt::Orientation orientation, i
         case NameColumn:
             return tr("The operation's name");
         case StateColumn:
-            return tr("Queued: waiting for a thread; Running: executing; Backing off: failed, retries refused for a while");
+            return tr("Queued: waiting for a thread; Running: executing; Backing off: failed, "
+                      "retries refused for a while");
         case TimeColumn:
-            return tr("How long a running operation has run, or how long until a failed one may be retried");
+            return tr("How long a running operation has run, or how long until a failed one may be "
+                      "retried");
         case FailuresColumn:
             return tr("Consecutive failures");
         case LastErrorColumn:

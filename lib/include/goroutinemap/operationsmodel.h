@@ -8,7 +8,7 @@
 #include <chrono>
 #include <memory>
 
-Q_MOC_INCLUDE(<goroutinemap/goroutinemap.h>)
+Q_MOC_INCLUDE(<goroutinemap / goroutinemap.h>)
 
 namespace goroutinemap {
 
@@ -45,7 +45,8 @@ class GOROUTINEMAP_EXPORT OperationsModel : public QAbstractTableModel
 {
     Q_OBJECT
     Q_PROPERTY(goroutinemap::GoRoutineMap *map READ map WRITE setMap NOTIFY mapChanged)
-    Q_PROPERTY(int updateInterval READ updateIntervalMs WRITE setUpdateIntervalMs NOTIFY updateIntervalChanged)
+    Q_PROPERTY(int updateInterval READ updateIntervalMs WRITE setUpdateIntervalMs NOTIFY
+                       updateIntervalChanged)
 
 public:
     enum Column {
@@ -124,7 +125,8 @@ public:
     int columnCount(const QModelIndex &parent = QModelIndex()) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     //! Translated column titles (Qt::DisplayRole) and their explanations (Qt::ToolTipRole).
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
     //! The default role names plus sort, state, progress, remainingMs, elapsedMs, operationInfo.
     QHash<int, QByteArray> roleNames() const override;
 
