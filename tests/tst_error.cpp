@@ -47,8 +47,9 @@ public Q_SLOTS:
 Error sampleBackoffError()
 {
     const QDateTime when(QDate(2024, 3, 1), QTime(12, 34, 56, 789));
-    return Error::makeExponentialBackoff(QStringLiteral("volume-7"), QStringLiteral("mount failed: device busy"),
-                                         when, 122000ms, 61500ms, 9);
+    return Error::makeExponentialBackoff(QStringLiteral("volume-7"),
+                                         QStringLiteral("mount failed: device busy"), when,
+                                         122000ms, 61500ms, 9);
 }
 
 } // namespace
@@ -125,7 +126,8 @@ void tst_Error::alreadyExists()
     QVERIFY(goroutinemap::isAlreadyExists(err));
     QVERIFY(!goroutinemap::isExponentialBackoff(err));
     QCOMPARE(err.operationName(), QStringLiteral("operation-name"));
-    QVERIFY2(err.message().contains(QStringLiteral("\"operation-name\"")), qPrintable(err.message()));
+    QVERIFY2(err.message().contains(QStringLiteral("\"operation-name\"")),
+             qPrintable(err.message()));
 
     // The empty name is a valid name and still appears quoted.
     const Error empty = goroutinemap::newAlreadyExistsError(QString());
@@ -151,7 +153,8 @@ void tst_Error::makeEveryKind()
     QVERIFY(err.isError());
     QVERIFY(static_cast<bool>(err));
     QCOMPARE(err.operationName(), name);
-    QVERIFY2(err.message().contains(QLatin1Char('"') + name + QLatin1Char('"')), qPrintable(err.message()));
+    QVERIFY2(err.message().contains(QLatin1Char('"') + name + QLatin1Char('"')),
+             qPrintable(err.message()));
     QCOMPARE(goroutinemap::isAlreadyExists(err), kind == Error::Kind::AlreadyExists);
     QCOMPARE(goroutinemap::isCanceled(err), kind == Error::Kind::Canceled);
     QVERIFY(!goroutinemap::isExponentialBackoff(err));
@@ -189,7 +192,8 @@ void tst_Error::exponentialBackoffMessage()
     const QString msg = err.message();
     QVERIFY2(msg.contains(QStringLiteral("\"volume-7\"")), qPrintable(msg));
     QVERIFY2(msg.contains(QStringLiteral("mount failed: device busy")), qPrintable(msg));
-    // The duration, 2 min 2 s, in some readable form: Go prints "2m2s"; "122" catches seconds and ms forms.
+    // The duration, 2 min 2 s, in some readable form: Go prints "2m2s"; "122" catches seconds and
+    // ms forms.
     QVERIFY2(msg.contains(QStringLiteral("2m2s")) || msg.contains(QStringLiteral("122"))
                      || msg.contains(QStringLiteral("2 min")),
              qPrintable(msg));
@@ -200,8 +204,9 @@ void tst_Error::exponentialBackoffMessage()
     QVERIFY2(msg.contains(QStringLiteral("12:36:58")), qPrintable(msg));
 
     // A short window is printed too (Go: "500ms").
-    const Error shortErr = Error::makeExponentialBackoff(QStringLiteral("x"), QStringLiteral("nope"),
-                                                         QDateTime::currentDateTime(), 500ms, 100ms, 1);
+    const Error shortErr =
+            Error::makeExponentialBackoff(QStringLiteral("x"), QStringLiteral("nope"),
+                                          QDateTime::currentDateTime(), 500ms, 100ms, 1);
     QVERIFY2(shortErr.message().contains(QStringLiteral("500")), qPrintable(shortErr.message()));
 }
 
@@ -253,12 +258,20 @@ void tst_Error::equality()
     QCOMPARE(sampleBackoffError(), sampleBackoffError());
 
     const QDateTime when = QDateTime::currentDateTime();
-    const Error b1 = Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when, 1000ms, 10ms, 2);
-    QVERIFY(b1 != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when, 2000ms, 10ms, 2));
-    QVERIFY(b1 != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when, 1000ms, 10ms, 3));
-    QVERIFY(b1 != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("u"), when, 1000ms, 10ms, 2));
-    QVERIFY(b1 != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when.addSecs(1), 1000ms,
-                                                10ms, 2));
+    const Error b1 = Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when,
+                                                   1000ms, 10ms, 2);
+    QVERIFY(b1
+            != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when, 2000ms,
+                                             10ms, 2));
+    QVERIFY(b1
+            != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"), when, 1000ms,
+                                             10ms, 3));
+    QVERIFY(b1
+            != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("u"), when, 1000ms,
+                                             10ms, 2));
+    QVERIFY(b1
+            != Error::makeExponentialBackoff(QStringLiteral("n"), QStringLiteral("t"),
+                                             when.addSecs(1), 1000ms, 10ms, 2));
 }
 
 void tst_Error::copyAndMoveKeepValue()
@@ -308,7 +321,8 @@ void tst_Error::queuedSignalAcrossThreads()
     Error received;
     QThread *receiverThread = nullptr;
     QObject context;
-    connect(&emitter, &ErrorEmitter::errorHappened, &context,
+    connect(
+            &emitter, &ErrorEmitter::errorHappened, &context,
             [&](const QString &, const Error &e) {
                 received = e;
                 receiverThread = QThread::currentThread();
@@ -316,7 +330,8 @@ void tst_Error::queuedSignalAcrossThreads()
             Qt::QueuedConnection);
 
     const Error sent = sampleBackoffError();
-    std::unique_ptr<QThread> sender(QThread::create([&] { emit emitter.errorHappened(QStringLiteral("volume-7"), sent); }));
+    std::unique_ptr<QThread> sender(
+            QThread::create([&] { emit emitter.errorHappened(QStringLiteral("volume-7"), sent); }));
     sender->start();
     QVERIFY(sender->wait(10000));
     QTRY_VERIFY_WITH_TIMEOUT(received.isError(), 10000);
@@ -334,7 +349,8 @@ void tst_Error::queuedStringBasedConnection()
     QVERIFY(connect(&emitter, SIGNAL(errorHappened(QString, goroutinemap::Error)), &receiver,
                     SLOT(onError(QString, goroutinemap::Error)), Qt::QueuedConnection));
     const Error sent = sampleBackoffError();
-    std::unique_ptr<QThread> sender(QThread::create([&] { emit emitter.errorHappened(QStringLiteral("x"), sent); }));
+    std::unique_ptr<QThread> sender(
+            QThread::create([&] { emit emitter.errorHappened(QStringLiteral("x"), sent); }));
     sender->start();
     QVERIFY(sender->wait(10000));
     QTRY_VERIFY_WITH_TIMEOUT(receiver.last.isError(), 10000);
@@ -354,7 +370,8 @@ void tst_Error::concurrentReadsOfOneInstance()
 {
     // message() is built lazily; several threads reading one instance must all see the same text.
     const Error err = sampleBackoffError();
-    const QString expected = Error(err).message(); // from a copy, so err's own lazy state stays untouched
+    const QString expected =
+            Error(err).message(); // from a copy, so err's own lazy state stays untouched
     std::atomic<int> mismatches{0};
     std::vector<std::unique_ptr<QThread>> threads;
     for (int i = 0; i < 4; ++i) {

@@ -102,22 +102,36 @@ void tst_ExponentialBackoff::policyValidity_data()
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double inf = std::numeric_limits<double>::infinity();
     QTest::newRow("defaults") << qint64(500) << 2.0 << qint64(122000) << 0.0 << qint64(0) << true;
-    QTest::newRow("multiplier 1") << qint64(500) << 1.0 << qint64(122000) << 0.0 << qint64(0) << true;
-    QTest::newRow("initial == maximum") << qint64(1000) << 2.0 << qint64(1000) << 0.0 << qint64(0) << true;
+    QTest::newRow("multiplier 1") << qint64(500) << 1.0 << qint64(122000) << 0.0 << qint64(0)
+                                  << true;
+    QTest::newRow("initial == maximum")
+            << qint64(1000) << 2.0 << qint64(1000) << 0.0 << qint64(0) << true;
     QTest::newRow("zero delays") << qint64(0) << 2.0 << qint64(0) << 0.0 << qint64(0) << true;
     QTest::newRow("jitter 1") << qint64(500) << 2.0 << qint64(122000) << 1.0 << qint64(0) << true;
-    QTest::newRow("resetAfter set") << qint64(500) << 2.0 << qint64(122000) << 0.0 << qint64(60000) << true;
-    QTest::newRow("negative initial") << qint64(-1) << 2.0 << qint64(122000) << 0.0 << qint64(0) << false;
-    QTest::newRow("negative maximum") << qint64(0) << 2.0 << qint64(-1) << 0.0 << qint64(0) << false;
-    QTest::newRow("multiplier < 1") << qint64(500) << 0.99 << qint64(122000) << 0.0 << qint64(0) << false;
-    QTest::newRow("multiplier 0") << qint64(500) << 0.0 << qint64(122000) << 0.0 << qint64(0) << false;
-    QTest::newRow("multiplier NaN") << qint64(500) << nan << qint64(122000) << 0.0 << qint64(0) << false;
-    QTest::newRow("multiplier inf") << qint64(500) << inf << qint64(122000) << 0.0 << qint64(0) << false;
-    QTest::newRow("initial > maximum") << qint64(2000) << 2.0 << qint64(1000) << 0.0 << qint64(0) << false;
-    QTest::newRow("jitter < 0") << qint64(500) << 2.0 << qint64(122000) << -0.01 << qint64(0) << false;
-    QTest::newRow("jitter > 1") << qint64(500) << 2.0 << qint64(122000) << 1.01 << qint64(0) << false;
-    QTest::newRow("jitter NaN") << qint64(500) << 2.0 << qint64(122000) << nan << qint64(0) << false;
-    QTest::newRow("negative resetAfter") << qint64(500) << 2.0 << qint64(122000) << 0.0 << qint64(-5) << false;
+    QTest::newRow("resetAfter set")
+            << qint64(500) << 2.0 << qint64(122000) << 0.0 << qint64(60000) << true;
+    QTest::newRow("negative initial")
+            << qint64(-1) << 2.0 << qint64(122000) << 0.0 << qint64(0) << false;
+    QTest::newRow("negative maximum")
+            << qint64(0) << 2.0 << qint64(-1) << 0.0 << qint64(0) << false;
+    QTest::newRow("multiplier < 1")
+            << qint64(500) << 0.99 << qint64(122000) << 0.0 << qint64(0) << false;
+    QTest::newRow("multiplier 0") << qint64(500) << 0.0 << qint64(122000) << 0.0 << qint64(0)
+                                  << false;
+    QTest::newRow("multiplier NaN")
+            << qint64(500) << nan << qint64(122000) << 0.0 << qint64(0) << false;
+    QTest::newRow("multiplier inf")
+            << qint64(500) << inf << qint64(122000) << 0.0 << qint64(0) << false;
+    QTest::newRow("initial > maximum")
+            << qint64(2000) << 2.0 << qint64(1000) << 0.0 << qint64(0) << false;
+    QTest::newRow("jitter < 0") << qint64(500) << 2.0 << qint64(122000) << -0.01 << qint64(0)
+                                << false;
+    QTest::newRow("jitter > 1") << qint64(500) << 2.0 << qint64(122000) << 1.01 << qint64(0)
+                                << false;
+    QTest::newRow("jitter NaN") << qint64(500) << 2.0 << qint64(122000) << nan << qint64(0)
+                                << false;
+    QTest::newRow("negative resetAfter")
+            << qint64(500) << 2.0 << qint64(122000) << 0.0 << qint64(-5) << false;
 }
 
 void tst_ExponentialBackoff::policyValidity()
@@ -145,7 +159,8 @@ void tst_ExponentialBackoff::policyValidity()
 void tst_ExponentialBackoff::delayForFailureDoublesAndCaps()
 {
     const BackoffPolicy p;
-    const qint64 expected[] = {500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 122000, 122000, 122000};
+    const qint64 expected[] = {500,   1000,  2000,   4000,   8000,  16000,
+                               32000, 64000, 122000, 122000, 122000};
     for (int i = 0; i < int(std::size(expected)); ++i)
         QCOMPARE(p.delayForFailure(i + 1).count(), expected[i]);
 }
@@ -200,10 +215,15 @@ void tst_ExponentialBackoff::delayNeverOverflowsOrShrinks()
 
     std::chrono::milliseconds previous = p.delayForFailure(1);
     QCOMPARE(previous.count(), initialMs);
-    const qint64 counts[] = {2, 3, 10, 63, 64, 65, 100, 1000, 1000000, std::numeric_limits<qint64>::max()};
+    const qint64 counts[] = {2,  3,   10,   63,      64,
+                             65, 100, 1000, 1000000, std::numeric_limits<qint64>::max()};
     for (qint64 n : counts) {
         const std::chrono::milliseconds d = p.delayForFailure(n);
-        QVERIFY2(d >= previous, qPrintable(QStringLiteral("shrank at %1: %2 < %3").arg(n).arg(d.count()).arg(previous.count())));
+        QVERIFY2(d >= previous,
+                 qPrintable(QStringLiteral("shrank at %1: %2 < %3")
+                                    .arg(n)
+                                    .arg(d.count())
+                                    .arg(previous.count())));
         QVERIFY2(d.count() >= initialMs, qPrintable(QString::number(n)));
         QVERIFY2(d.count() <= maximumMs, qPrintable(QString::number(n)));
         previous = d;
@@ -267,7 +287,8 @@ void tst_ExponentialBackoff::refusedWhileElapsedAtMostDuration()
     QVERIFY(isExponentialBackoff(b.safeToRetry(kName, origin() + 1ms)));
     QVERIFY(isExponentialBackoff(b.safeToRetry(kName, origin() + 499ms)));
     // Kubernetes: time.Since(lastErrorTime) <= durationBeforeRetry is still refused.
-    QVERIFY2(isExponentialBackoff(b.safeToRetry(kName, origin() + 500ms)), "the boundary itself must be refused");
+    QVERIFY2(isExponentialBackoff(b.safeToRetry(kName, origin() + 500ms)),
+             "the boundary itself must be refused");
     // One tick past the boundary the retry is permitted (the clock is finer than a millisecond).
     QVERIFY2(!b.safeToRetry(kName, origin() + 500ms + Clock::duration(1)).isError(),
              "one clock tick past the boundary must be permitted (elapsed > duration)");
@@ -290,7 +311,8 @@ void tst_ExponentialBackoff::refusalCarriesDetails()
     QCOMPARE(err.retryAfter(), 750ms);
     QCOMPARE(err.failureCount(), 2);
     QCOMPARE(err.lastErrorTime(), wallOrigin().addMSecs(600));
-    QVERIFY2(err.message().contains(QStringLiteral("\"operation-name\"")), qPrintable(err.message()));
+    QVERIFY2(err.message().contains(QStringLiteral("\"operation-name\"")),
+             qPrintable(err.message()));
     QVERIFY2(err.message().contains(QStringLiteral("still busy")), qPrintable(err.message()));
 
     // At the boundary nothing is left, and it is never negative.
@@ -302,7 +324,8 @@ void tst_ExponentialBackoff::refusalCarriesDetails()
 void tst_ExponentialBackoff::doublingSequenceAndCap()
 {
     ExponentialBackoff b;
-    const qint64 expected[] = {500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 122000, 122000, 122000, 122000};
+    const qint64 expected[] = {500,   1000,  2000,   4000,   8000,   16000,
+                               32000, 64000, 122000, 122000, 122000, 122000};
     Clock::time_point now = origin();
     for (int i = 0; i < int(std::size(expected)); ++i) {
         b.update(Error(QStringLiteral("failure %1").arg(i)), now, wallOrigin());
@@ -326,7 +349,10 @@ void tst_ExponentialBackoff::millionFailuresHoldAtMaximum()
         b.update(failure, now, wallOrigin());
         const std::chrono::milliseconds d = b.durationBeforeRetry();
         if (d < previous || d < 500ms || d > 122000ms)
-            QFAIL(qPrintable(QStringLiteral("failure %1: window %2 ms (previous %3 ms)").arg(i + 1).arg(d.count()).arg(previous.count())));
+            QFAIL(qPrintable(QStringLiteral("failure %1: window %2 ms (previous %3 ms)")
+                                     .arg(i + 1)
+                                     .arg(d.count())
+                                     .arg(previous.count())));
         previous = d;
         now += 1ms;
     }
@@ -442,10 +468,15 @@ void tst_ExponentialBackoff::jitterStaysInBounds()
         for (int n = 1; n <= 14; ++n) {
             b.update(Error(QStringLiteral("e")), origin(), wallOrigin());
             const qint64 base = p.delayForFailure(n).count();
-            const qint64 hi = std::min<qint64>(p.maximumDelay().count(), qint64(std::ceil(base * 1.5)));
+            const qint64 hi =
+                    std::min<qint64>(p.maximumDelay().count(), qint64(std::ceil(base * 1.5)));
             const qint64 d = b.durationBeforeRetry().count();
             if (d < base || d > hi)
-                QFAIL(qPrintable(QStringLiteral("failure %1: %2 ms outside [%3, %4]").arg(n).arg(d).arg(base).arg(hi)));
+                QFAIL(qPrintable(QStringLiteral("failure %1: %2 ms outside [%3, %4]")
+                                         .arg(n)
+                                         .arg(d)
+                                         .arg(base)
+                                         .arg(hi)));
         }
     }
 }
@@ -466,7 +497,8 @@ void tst_ExponentialBackoff::hugeWindowStillRefuses()
 {
     // A valid policy whose window is longer than the monotonic clock's range (about 292 years of
     // nanoseconds) must saturate, not overflow into "retry permitted".
-    const auto thousandYears = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24 * 365 * 1000));
+    const auto thousandYears = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::hours(24 * 365 * 1000));
     BackoffPolicy p;
     p.setInitialDelay(thousandYears);
     p.setMaximumDelay(thousandYears);
@@ -475,7 +507,8 @@ void tst_ExponentialBackoff::hugeWindowStillRefuses()
     b.update(Error(QStringLiteral("e")), origin(), wallOrigin());
     QCOMPARE(b.durationBeforeRetry(), thousandYears);
     const Error err = b.safeToRetry(kName, origin() + std::chrono::hours(24));
-    QVERIFY2(isExponentialBackoff(err), "a 1000-year window was not refused one day after the failure");
+    QVERIFY2(isExponentialBackoff(err),
+             "a 1000-year window was not refused one day after the failure");
     QVERIFY(err.retryAfter() > 0ms);
 }
 
