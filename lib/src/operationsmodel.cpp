@@ -9,6 +9,7 @@
 #include <QList>
 #include <QLocale>
 #include <QPointer>
+#include <QScopedValueRollback>
 #include <QSet>
 #include <QThread>
 #include <QTimer>
@@ -133,7 +134,7 @@ public:
     }
 
     int count() const noexcept { return int(rows.size()) - gapSize; }
-    // Logical row -> storage. Outside apply() the gap is empty, so this is the identity.
+    // Logical row -> storage. Outside removeRows() the gap is empty, so this is the identity.
     const OperationInfo &at(int row) const
     {
         return rows[size_t(row < gapPos ? row : row + gapSize)];
@@ -157,6 +158,7 @@ public:
     void apply();
     void emitChanges(std::vector<std::pair<int, unsigned>> &changes);
     void removeRows(std::vector<int> &removals);
+    void closeGapUpTo(int end);
     void insertRows(std::vector<OperationInfo> &inserts);
     void updateTimer();
     void mapDestroyed();
@@ -173,7 +175,9 @@ public:
     std::vector<OperationInfo> rows;
     int gapPos = 0;
     int gapSize = 0;
-    QHash<QString, int> index; // name -> row
+    // name -> storage index; while a gap exists, rows behind it still have their old index.
+    QHash<QString, int> index;
+    bool applying = false;
     int liveRows = 0; // rows that are Running or BackingOff
     Clock::time_point now = Clock::now(); // the instant every time cell shows
 
@@ -239,6 +243,12 @@ void OperationsModelPrivate::load()
 
 void OperationsModelPrivate::apply()
 {
+    // A receiver of our signals that spins a nested event loop must not start a second update
+    // in the middle of this one; what it missed is applied on the next tick.
+    if (applying)
+        return;
+    const QScopedValueRollback<bool> guard(applying, true);
+
     std::vector<std::pair<int, unsigned>> changes; // (row, changed columns)
     std::vector<int> removals;
     std::vector<OperationInfo> inserts;
@@ -325,17 +335,16 @@ void OperationsModelPrivate::emitChanges(std::vector<std::pair<int, unsigned>> &
     contiguous run, in ascending order. Rather than erasing each run (which would move every
     later row once per run), the removed rows become a gap that travels up the storage: before
     each run, only the rows between the gap and the run are moved down, so every row after the
-    first removed one moves exactly once. Between runs the model is consistent through at()'s
-    gap mapping; afterwards the tail is moved down and the index is rebuilt from the first
-    removed row on: O(rows after the first removal) per update, nothing when none was removed.
+    first removed one moves exactly once, its index entry updated as it moves. Between runs the
+    model is consistent through the gap mapping of at() and rowOf(): O(rows after the first
+    removal) per update, nothing when none was removed.
 */
 void OperationsModelPrivate::removeRows(std::vector<int> &removals)
 {
     if (removals.empty())
         return;
     std::sort(removals.begin(), removals.end());
-    const int firstRemoved = removals.front();
-    gapPos = firstRemoved;
+    gapPos = removals.front();
     gapSize = 0;
     size_t i = 0;
     while (i < removals.size()) {
@@ -346,11 +355,7 @@ void OperationsModelPrivate::removeRows(std::vector<int> &removals)
             ++last;
         }
         ++i;
-        // Close the gap up to the run; the logical rows do not change.
-        const auto from = rows.begin() + (gapPos + gapSize);
-        const auto to = rows.begin() + first;
-        std::move(from, to, rows.begin() + gapPos);
-        gapPos += int(to - from);
+        closeGapUpTo(first); // the logical rows do not change
 
         q->beginRemoveRows(QModelIndex(), gapPos, gapPos + (last - first));
         for (int s = first; s <= last; ++s) {
@@ -363,11 +368,19 @@ void OperationsModelPrivate::removeRows(std::vector<int> &removals)
         q->endRemoveRows();
     }
     // Close the gap for good: the tail moves down once.
-    std::move(rows.begin() + (gapPos + gapSize), rows.end(), rows.begin() + gapPos);
+    closeGapUpTo(int(rows.size()));
     rows.resize(rows.size() - size_t(gapSize));
     gapPos = gapSize = 0;
-    for (int row = firstRemoved; row < int(rows.size()); ++row)
-        index[rows[size_t(row)].name] = row;
+}
+
+// Moves the rows between the gap and storage index \a end in front of the gap.
+void OperationsModelPrivate::closeGapUpTo(int end)
+{
+    for (int from = gapPos + gapSize; from < end; ++from, ++gapPos) {
+        OperationInfo &moved = rows[size_t(gapPos)];
+        moved = std::move(rows[size_t(from)]);
+        *index.find(moved.name) = gapPos;
+    }
 }
 
 void OperationsModelPrivate::insertRows(std::vector<OperationInfo> &inserts)
@@ -471,7 +484,9 @@ void OperationsModel::flush()
 
 int OperationsModel::rowOf(const QString &operationName) const
 {
-    return d->index.value(operationName, -1);
+    const int row = d->index.value(operationName, -1);
+    // Correct also between the runs of a removal, for receivers of rowsRemoved().
+    return row >= d->gapPos && d->gapSize > 0 ? row - d->gapSize : row;
 }
 
 int OperationsModel::rowCount(const QModelIndex &parent) const
