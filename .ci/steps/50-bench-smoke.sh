@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The benchmark (issue 5) in its smoke size, so that it keeps building and running.
+# Runs after the README test command, which configured and built build/ (the bench target is
+# on by default at top level). Fails only when the benchmark's own checks fail, never on a
+# figure: CI machines are too noisy for ratios.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cmake --build build --target goroutinemap-bench
+QT_QPA_PLATFORM=offscreen timeout 300 build/bench/goroutinemap-bench --smoke

@@ -1,0 +1,1088 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// goroutinemap-bench: the figures of issue 5, each speed printed as a ratio to a baseline
+// measured in the same run (bare QThreadPool::start of the same no-op lambda for cycles,
+// a std::mutex-guarded QHash::contains for refusals). `--smoke` is the few-second CI size.
+// See bench/README.md for what each figure measures and for the profiles.
+
+#include <goroutinemap/goroutinemap.h>
+#include <goroutinemap/operationsmodel.h>
+
+#include <QAbstractEventDispatcher>
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QHash>
+#include <QLoggingCategory>
+#include <QSemaphore>
+#include <QSysInfo>
+#include <QThread>
+#include <QThreadPool>
+#include <QTimer>
+
+#include <malloc.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace goroutinemap;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// --- configuration ----------------------------------------------------------------------
+
+struct Config
+{
+    bool smoke = false;
+    int reps = 5;
+    qsizetype cycleOps = 1'000'000; // figures 1, 6
+    qsizetype refusals = 2'000'000; // figures 2, 3 (per measurement)
+    qsizetype flatSmall = 1'000; // figure 4
+    qsizetype flatLarge = 1'000'000;
+    qsizetype flatCycleOps = 200'000;
+    qsizetype backoffSmall = 100'000; // figure 5
+    qsizetype backoffLarge = 1'000'000;
+    int modelRows = 10'000; // figure 7
+    int modelOpsPerSecond = 20'000;
+    double modelSeconds = 3.0;
+    qsizetype memoryOps = 10'000'000; // figure 8
+    qsizetype memoryBatch = 100'000;
+    qsizetype memoryWarmup = 2'000'000;
+    std::set<int> only;
+
+    bool wants(int figure) const { return only.empty() || only.count(figure) > 0; }
+
+    void makeSmoke()
+    {
+        smoke = true;
+        reps = 3;
+        cycleOps = 20'000;
+        refusals = 50'000;
+        flatSmall = 100;
+        flatLarge = 10'000;
+        flatCycleOps = 10'000;
+        backoffSmall = 2'000;
+        backoffLarge = 20'000;
+        modelRows = 1'000;
+        modelOpsPerSecond = 5'000;
+        modelSeconds = 0.6;
+        memoryOps = 400'000;
+        memoryBatch = 20'000;
+        memoryWarmup = 100'000;
+    }
+};
+
+Config cfg;
+
+// --- measuring --------------------------------------------------------------------------
+
+double wallNs()
+{
+    return std::chrono::duration<double, std::nano>(SteadyClock::now().time_since_epoch()).count();
+}
+
+// CPU time of the calling thread: immune to being preempted by the pool's threads on 2 cores.
+double threadCpuNs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+}
+
+qint64 rssBytes()
+{
+    std::ifstream statm("/proc/self/statm");
+    long size = 0;
+    long resident = 0;
+    statm >> size >> resident;
+    return qint64(resident) * sysconf(_SC_PAGESIZE);
+}
+
+// RSS of live data: hand the allocator's free pages back before reading it.
+qint64 trimmedRssBytes()
+{
+    malloc_trim(0);
+    return rssBytes();
+}
+
+double median(std::vector<double> v)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+template <typename T>
+void keep(const T &value)
+{
+    asm volatile("" : : "g"(&value) : "memory");
+}
+
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char *fmt, ...)
+{
+    char buffer[512];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(buffer, sizeof buffer, fmt, args);
+    va_end(args);
+    return buffer;
+}
+
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    std::vfprintf(stderr, fmt, args);
+    va_end(args);
+    std::fputc('\n', stderr);
+}
+
+int failures = 0;
+void check(bool ok, const char *what)
+{
+    if (!ok) {
+        std::fprintf(stderr, "BENCH CHECK FAILED: %s\n", what);
+        ++failures;
+    }
+}
+
+// --- the results table ------------------------------------------------------------------
+
+enum class Verdict { Met, NotMet, Info };
+
+struct Row
+{
+    std::string figure;
+    std::string what;
+    std::string map;
+    std::string baseline;
+    std::string ratio;
+    std::string target;
+    Verdict verdict;
+};
+
+std::vector<Row> table;
+
+void addRow(std::string figure, std::string what, std::string map, std::string baseline, std::string ratio,
+            std::string target, Verdict verdict)
+{
+    table.push_back({std::move(figure), std::move(what), std::move(map), std::move(baseline), std::move(ratio),
+                     std::move(target), verdict});
+    const Row &r = table.back();
+    progress("  -> %s %s: %s | %s | %s | %s", r.figure.c_str(), r.what.c_str(), r.map.c_str(), r.baseline.c_str(),
+             r.ratio.c_str(), r.target.c_str());
+}
+
+Verdict verdictOf(bool met)
+{
+    return met ? Verdict::Met : Verdict::NotMet;
+}
+
+std::string ns(double v)
+{
+    return v >= 100 ? format("%.0f ns", v) : format("%.1f ns", v);
+}
+
+std::string perSecond(double v)
+{
+    if (v >= 1e6)
+        return format("%.2f M/s", v / 1e6);
+    if (v >= 1e3)
+        return format("%.1f k/s", v / 1e3);
+    return format("%.1f /s", v);
+}
+
+// 1000 -> "1k", 1000000 -> "1M", 100 -> "100".
+std::string count(qsizetype n)
+{
+    if (n >= 1'000'000 && n % 1'000'000 == 0)
+        return format("%lldM", (long long)(n / 1'000'000));
+    if (n >= 1'000 && n % 1'000 == 0)
+        return format("%lldk", (long long)(n / 1'000));
+    return format("%lld", (long long)n);
+}
+
+std::string times(double v)
+{
+    return format("%.2fx", v);
+}
+
+// --- operations and names ---------------------------------------------------------------
+
+const auto noop = [] { return Error(); };
+const auto fail = [] { return Error(QStringLiteral("boom")); };
+
+std::vector<QString> makeNames(const char *prefix, qsizetype n)
+{
+    std::vector<QString> names;
+    names.reserve(size_t(n));
+    const QString p = QString::fromLatin1(prefix);
+    for (qsizetype i = 0; i < n; ++i)
+        names.push_back(p + QString::number(i));
+    return names;
+}
+
+// A name's characters in a fresh copy, so threads do not share one QString's refcount.
+QString deepCopy(const QString &s)
+{
+    return QString(s.constData(), s.size());
+}
+
+void drainPostedEvents()
+{
+    QCoreApplication::sendPostedEvents();
+}
+
+// Occupies the map's (single) pool thread so that every later run stays queued, i.e. pending.
+class PoolBlocker
+{
+public:
+    explicit PoolBlocker(GoRoutineMap &map, const QString &name = QStringLiteral("blocker")) : m_map(map)
+    {
+        m_previousConcurrency = map.maxConcurrency();
+        map.setMaxConcurrency(1);
+        QSemaphore *started = &m_started;
+        QSemaphore *release = &m_release;
+        const Error err = map.run(name, [started, release] {
+            started->release();
+            release->acquire();
+            return Error();
+        });
+        check(!err, "blocker accepted");
+        m_started.acquire();
+    }
+    ~PoolBlocker()
+    {
+        m_release.release();
+        m_map.waitForCompletion();
+        m_map.setMaxConcurrency(m_previousConcurrency);
+    }
+
+private:
+    GoRoutineMap &m_map;
+    QSemaphore m_started;
+    QSemaphore m_release;
+    int m_previousConcurrency = 1;
+};
+
+// Runs body(i) on `threads` std::threads started together; returns the wall time.
+double onThreads(int threads, const std::function<void(int)> &body)
+{
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            ready.fetch_add(1);
+            while (!go.load(std::memory_order_acquire))
+                std::this_thread::yield();
+            body(t);
+        });
+    }
+    while (ready.load() < threads)
+        std::this_thread::yield();
+    const double t0 = wallNs();
+    go.store(true, std::memory_order_release);
+    for (std::thread &t : pool)
+        t.join();
+    return wallNs() - t0;
+}
+
+// --- cycle measurements -----------------------------------------------------------------
+
+// Wall ns per task: QThreadPool::start of the no-op lambda n times, then waitForDone().
+double bareCycleNs(QThreadPool &pool, qsizetype n)
+{
+    const double t0 = wallNs();
+    for (qsizetype i = 0; i < n; ++i)
+        pool.start([] { keep(noop()); });
+    pool.waitForDone();
+    return (wallNs() - t0) / double(n);
+}
+
+// Wall ns per operation: run() of n distinct names, then waitForCompletion().
+double mapCycleNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
+{
+    qsizetype refused = 0;
+    const double t0 = wallNs();
+    for (qsizetype i = 0; i < n; ++i)
+        refused += map.run(names[size_t(i)], noop).isError() ? 1 : 0;
+    map.waitForCompletion();
+    const double t = wallNs() - t0;
+    check(refused == 0, "full cycle: every run accepted");
+    return t / double(n);
+}
+
+struct CycleRatio
+{
+    double mapNs;
+    double bareNs;
+    double ratio;
+};
+
+// Interleaved repetitions; the ratio of the medians.
+CycleRatio cycleRatio(GoRoutineMap &map, QThreadPool &bare, const std::vector<QString> &names, qsizetype n,
+                      int reps)
+{
+    std::vector<double> m, b;
+    for (int r = 0; r < reps; ++r) {
+        b.push_back(bareCycleNs(bare, n));
+        m.push_back(mapCycleNs(map, names, n));
+        drainPostedEvents();
+    }
+    const double mm = median(m);
+    const double bb = median(b);
+    return {mm, bb, mm / bb};
+}
+
+// --- refusal measurements ---------------------------------------------------------------
+
+// Thread-CPU ns per refused run() of one pending name.
+double refusalNs(GoRoutineMap &map, const QString &name, qsizetype n)
+{
+    qsizetype refused = 0;
+    const double t0 = threadCpuNs();
+    for (qsizetype i = 0; i < n; ++i)
+        refused += isAlreadyExists(map.run(name, noop)) ? 1 : 0;
+    const double t = threadCpuNs() - t0;
+    check(refused == n, "refusal: every run refused with AlreadyExists");
+    return t / double(n);
+}
+
+// Thread-CPU ns per refused run(), cycling through pending names.
+double rotatingRefusalNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
+{
+    qsizetype refused = 0;
+    const size_t count = names.size();
+    size_t k = 0;
+    const double t0 = threadCpuNs();
+    for (qsizetype i = 0; i < n; ++i) {
+        refused += isAlreadyExists(map.run(names[k], noop)) ? 1 : 0;
+        if (++k == count)
+            k = 0;
+    }
+    const double t = threadCpuNs() - t0;
+    check(refused == n, "rotating refusal: every run refused with AlreadyExists");
+    return t / double(n);
+}
+
+// The baseline: a std::mutex-guarded QHash::contains of the same name.
+struct LockedHash
+{
+    std::mutex mutex;
+    QHash<QString, int> hash;
+
+    bool contains(const QString &name)
+    {
+        std::lock_guard lock(mutex);
+        return hash.contains(name);
+    }
+};
+
+double lookupNs(LockedHash &h, const QString &name, qsizetype n)
+{
+    qsizetype found = 0;
+    const double t0 = threadCpuNs();
+    for (qsizetype i = 0; i < n; ++i) {
+        found += h.contains(name) ? 1 : 0;
+        keep(found);
+    }
+    const double t = threadCpuNs() - t0;
+    check(found == n, "baseline lookup found");
+    return t / double(n);
+}
+
+double rotatingLookupNs(LockedHash &h, const std::vector<QString> &names, qsizetype n)
+{
+    qsizetype found = 0;
+    const size_t count = names.size();
+    size_t k = 0;
+    const double t0 = threadCpuNs();
+    for (qsizetype i = 0; i < n; ++i) {
+        found += h.contains(names[k]) ? 1 : 0;
+        keep(found);
+        if (++k == count)
+            k = 0;
+    }
+    const double t = threadCpuNs() - t0;
+    check(found == n, "baseline rotating lookup found");
+    return t / double(n);
+}
+
+// --- the figures ------------------------------------------------------------------------
+
+void figure1(QThreadPool &bare)
+{
+    progress("[1] full cycle: %lld no-op operations on distinct names, then waitForCompletion", (long long)cfg.cycleOps);
+    GoRoutineMap map;
+    bare.setMaxThreadCount(map.maxConcurrency());
+    const std::vector<QString> names = makeNames("cycle/", cfg.cycleOps);
+    mapCycleNs(map, names, std::min<qsizetype>(cfg.cycleOps, 50'000)); // warm-up: threads, allocator
+    bareCycleNs(bare, std::min<qsizetype>(cfg.cycleOps, 50'000));
+    const CycleRatio r = cycleRatio(map, bare, names, cfg.cycleOps, std::max(3, cfg.reps - 2));
+    addRow("1", "full cycle, " + count(cfg.cycleOps) + " ops (ns/op)", ns(r.mapNs),
+           ns(r.bareNs) + " bare QThreadPool::start", times(r.ratio), "<= 1.30x", verdictOf(r.ratio <= 1.3));
+}
+
+double figure2(double *baselineOut)
+{
+    progress("[2] refusal of a pending name: one thread, two threads");
+    GoRoutineMap map;
+    const int ideal = map.maxConcurrency();
+    const QString hot = QStringLiteral("volume/pvc-0f3c2a71");
+    const QString hotB = QStringLiteral("volume/pvc-9b81d4e6");
+    const std::vector<QString> others = makeNames("volume/pvc-other-", 1000);
+
+    LockedHash h;
+    for (const QString &n : others)
+        h.hash.insert(n, 1);
+    h.hash.insert(hot, 1);
+    h.hash.insert(hotB, 1);
+
+    double refusal = 0;
+    double baseline = 0;
+    {
+        PoolBlocker block(map);
+        check(!map.run(hot, noop), "hot name queued");
+        check(!map.run(hotB, noop), "second hot name queued");
+        for (const QString &n : others)
+            map.run(n, noop);
+        check(map.isOperationPending(hot), "hot name pending");
+
+        std::vector<double> m, b;
+        refusalNs(map, hot, cfg.refusals / 10);
+        lookupNs(h, hot, cfg.refusals / 10);
+        for (int r = 0; r < cfg.reps; ++r) {
+            b.push_back(lookupNs(h, hot, cfg.refusals));
+            m.push_back(refusalNs(map, hot, cfg.refusals));
+        }
+        refusal = median(m);
+        baseline = median(b);
+        addRow("2", "refusal, 1 thread (ns/refusal)", ns(refusal), ns(baseline) + " mutex+QHash::contains",
+               times(refusal / baseline), "<= 1.50x", verdictOf(refusal / baseline <= 1.5));
+
+        // Two threads: the same name, and two different names.
+        const qsizetype perThread = cfg.refusals;
+        auto mapThroughput = [&](int threads, bool sameName) {
+            std::vector<double> v;
+            for (int r = 0; r < cfg.reps; ++r) {
+                const double wall = onThreads(threads, [&](int t) {
+                    const QString name = deepCopy(sameName || t == 0 ? hot : hotB);
+                    qsizetype refused = 0;
+                    for (qsizetype i = 0; i < perThread; ++i)
+                        refused += isAlreadyExists(map.run(name, noop)) ? 1 : 0;
+                    check(refused == perThread, "threaded refusals");
+                });
+                v.push_back(double(perThread) * threads / wall * 1e9);
+            }
+            return median(v);
+        };
+        auto baseThroughput = [&](int threads, bool sameName) {
+            std::vector<double> v;
+            for (int r = 0; r < cfg.reps; ++r) {
+                const double wall = onThreads(threads, [&](int t) {
+                    const QString name = deepCopy(sameName || t == 0 ? hot : hotB);
+                    qsizetype found = 0;
+                    for (qsizetype i = 0; i < perThread; ++i)
+                        found += h.contains(name) ? 1 : 0;
+                    check(found == perThread, "threaded lookups");
+                });
+                v.push_back(double(perThread) * threads / wall * 1e9);
+            }
+            return median(v);
+        };
+        const double one = mapThroughput(1, true);
+        const double twoSame = mapThroughput(2, true);
+        const double twoDistinct = mapThroughput(2, false);
+        const double baseOne = baseThroughput(1, true);
+        const double baseTwo = baseThroughput(2, true);
+        addRow("2", "refusal, 2 threads, same name (throughput)",
+               perSecond(twoSame) + format(" (1 thread: %s)", perSecond(one).c_str()),
+               perSecond(baseTwo) + format(" (1 thread: %s)", perSecond(baseOne).c_str()),
+               times(twoSame / one) + " of 1 thread", "> 1.00x (grows)", verdictOf(twoSame / one > 1.0));
+        addRow("2", "refusal, 2 threads, two names (throughput)", perSecond(twoDistinct), "-",
+               times(twoDistinct / one) + " of 1 thread", "> 1.00x (grows)", verdictOf(twoDistinct / one > 1.0));
+
+        // A backoff refusal builds its Error's details but not its text either.
+        (void)ideal;
+    }
+    *baselineOut = baseline;
+    return refusal;
+}
+
+void figure2Backoff(double baseline)
+{
+    GoRoutineMap map(true);
+    BackoffPolicy policy;
+    policy.setInitialDelay(std::chrono::hours(1));
+    policy.setMaximumDelay(std::chrono::hours(2));
+    map.setBackoffPolicy(policy);
+    const QString name = QStringLiteral("volume/pvc-backing-off");
+    map.run(name, fail);
+    map.waitForCompletion();
+    drainPostedEvents();
+    auto once = [&](qsizetype n) {
+        qsizetype refused = 0;
+        const double t0 = threadCpuNs();
+        for (qsizetype i = 0; i < n; ++i)
+            refused += isExponentialBackoff(map.run(name, noop)) ? 1 : 0;
+        const double t = threadCpuNs() - t0;
+        check(refused == n, "backoff refusal");
+        return t / double(n);
+    };
+    once(cfg.refusals / 10);
+    std::vector<double> v;
+    for (int r = 0; r < cfg.reps; ++r)
+        v.push_back(once(cfg.refusals / 2));
+    const double m = median(v);
+    addRow("2", "refusal of a backing-off name, 1 thread", ns(m), ns(baseline) + " mutex+QHash::contains",
+           times(m / baseline), "info (no target)", Verdict::Info);
+}
+
+void figure3(double unloadedRefusal)
+{
+    progress("[3] isOperationPending while another thread runs operations at full speed");
+    GoRoutineMap map;
+    const int ideal = map.maxConcurrency();
+    map.setMaxConcurrency(ideal + 1); // one thread holds the probe; the load keeps the rest
+    const QString probe = QStringLiteral("volume/pvc-probe");
+    const QString absent = QStringLiteral("volume/pvc-absent");
+    QSemaphore started, release;
+    check(!map.run(probe,
+                   [&] {
+                       started.release();
+                       release.acquire();
+                       return Error();
+                   }),
+          "probe accepted");
+    started.acquire();
+
+    const std::vector<QString> names = makeNames("load/", 100'000);
+    std::atomic<bool> stop{false};
+    std::atomic<qint64> driven{0};
+    std::thread driver([&] {
+        size_t i = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+            for (int k = 0; k < 1000; ++k) {
+                map.run(names[i], noop);
+                if (++i == names.size())
+                    i = 0;
+            }
+            driven.fetch_add(1000, std::memory_order_relaxed);
+            while (map.pendingCount() > 2000 && !stop.load(std::memory_order_relaxed))
+                std::this_thread::yield();
+        }
+    });
+    while (driven.load() < 20'000)
+        std::this_thread::yield();
+
+    auto pendingNs = [&](const QString &name, bool expected, qsizetype n) {
+        qsizetype hits = 0;
+        const double t0 = threadCpuNs();
+        for (qsizetype i = 0; i < n; ++i)
+            hits += map.isOperationPending(name) == expected ? 1 : 0;
+        const double t = threadCpuNs() - t0;
+        check(hits == n, "isOperationPending answers");
+        return t / double(n);
+    };
+    std::vector<double> p, a, r;
+    const double d0 = wallNs();
+    const qint64 driven0 = driven.load();
+    for (int k = 0; k < cfg.reps; ++k) {
+        p.push_back(pendingNs(probe, true, cfg.refusals));
+        a.push_back(pendingNs(absent, false, cfg.refusals));
+        r.push_back(refusalNs(map, probe, cfg.refusals));
+    }
+    const double loadRate = double(driven.load() - driven0) / (wallNs() - d0) * 1e9;
+    stop.store(true);
+    driver.join();
+    release.release();
+    map.waitForCompletion();
+    drainPostedEvents();
+
+    const double pm = median(p);
+    const double am = median(a);
+    const double rm = median(r);
+    addRow("3", "isOperationPending under load (ns/call)",
+           ns(pm) + format(" (absent name: %s)", ns(am).c_str()),
+           ns(rm) + " refusal, same load" + format(" (%s unloaded)", ns(unloadedRefusal).c_str()),
+           times(std::max(pm, am) / rm), "<= 1.00x", verdictOf(std::max(pm, am) <= rm * 1.0));
+    addRow("3", "  load meanwhile (runs/s on the other thread)", perSecond(loadRate), "-", "-", "info", Verdict::Info);
+}
+
+struct FlatFigures
+{
+    double cycleRatio;
+    double hotRefusal;
+    double rotatingRefusal;
+    double rotatingLookup;
+};
+
+FlatFigures flatAt(qsizetype backgroundNames, QThreadPool &bare)
+{
+    GoRoutineMap map(true);
+    BackoffPolicy policy;
+    policy.setInitialDelay(std::chrono::hours(1));
+    policy.setMaximumDelay(std::chrono::hours(2));
+    map.setBackoffPolicy(policy);
+    bare.setMaxThreadCount(map.maxConcurrency());
+
+    const std::vector<QString> background = makeNames("flat/backing-off/", backgroundNames);
+    for (const QString &n : background)
+        map.run(n, fail);
+    map.waitForCompletion();
+    drainPostedEvents();
+    check(map.count() == backgroundNames, "background names backing off");
+
+    const std::vector<QString> cycleNames = makeNames("flat/cycle/", cfg.flatCycleOps);
+    mapCycleNs(map, cycleNames, cfg.flatCycleOps); // warm-up
+    const CycleRatio cr = cycleRatio(map, bare, cycleNames, cfg.flatCycleOps, 3);
+
+    FlatFigures f{};
+    f.cycleRatio = cr.ratio;
+    const std::vector<QString> hotNames = makeNames("flat/hot/", 1000);
+    LockedHash h;
+    for (const QString &n : background)
+        h.hash.insert(n, 1);
+    for (const QString &n : hotNames)
+        h.hash.insert(n, 1);
+    {
+        PoolBlocker block(map);
+        for (const QString &n : hotNames)
+            map.run(n, noop);
+        std::vector<double> hot, rot, look;
+        refusalNs(map, hotNames[0], cfg.refusals / 10);
+        for (int r = 0; r < cfg.reps; ++r) {
+            hot.push_back(refusalNs(map, hotNames[0], cfg.refusals / 2));
+            rot.push_back(rotatingRefusalNs(map, hotNames, cfg.refusals / 2));
+            look.push_back(rotatingLookupNs(h, hotNames, cfg.refusals / 2));
+        }
+        f.hotRefusal = median(hot);
+        f.rotatingRefusal = median(rot);
+        f.rotatingLookup = median(look);
+    }
+    drainPostedEvents();
+    return f;
+}
+
+void figure4(QThreadPool &bare)
+{
+    progress("[4] flat with size: %lld vs %lld names backing off in the map", (long long)cfg.flatSmall,
+             (long long)cfg.flatLarge);
+    const FlatFigures small = flatAt(cfg.flatSmall, bare);
+    const FlatFigures large = flatAt(cfg.flatLarge, bare);
+    const std::string sizes = count(cfg.flatLarge) + " vs " + count(cfg.flatSmall);
+    const double c = large.cycleRatio / small.cycleRatio;
+    addRow("4", "full cycle vs bare, " + sizes + " names", times(large.cycleRatio) + " (large)",
+           times(small.cycleRatio) + " (small)", times(c), "<= 1.20x", verdictOf(c <= 1.2));
+    const double hr = large.hotRefusal / small.hotRefusal;
+    addRow("4", "refusal of one pending name, " + sizes + " names", ns(large.hotRefusal), ns(small.hotRefusal),
+           times(hr), "<= 1.20x", verdictOf(hr <= 1.2));
+    const double rr = large.rotatingRefusal / small.rotatingRefusal;
+    const double lr = large.rotatingLookup / small.rotatingLookup;
+    addRow("4", "refusal cycling 1000 pending names, " + sizes + " names", ns(large.rotatingRefusal),
+           ns(small.rotatingRefusal) + format(" (QHash grows %.2fx)", lr), times(rr), "<= 1.20x", verdictOf(rr <= 1.2));
+}
+
+struct BackoffFigures
+{
+    qsizetype n;
+    double failPhaseMs;
+    double scheduleNsPerItem;
+    double bytesPerEntry;
+    double expiryNsPerItem;
+    double expiryTotalMs;
+    int timers;
+    bool allBackingOff;
+};
+
+BackoffFigures backoffAt(qsizetype n, std::chrono::milliseconds delay)
+{
+    const std::vector<QString> names = makeNames("backoff/pvc-", n);
+    BackoffFigures f{};
+    f.n = n;
+    qsizetype expired = 0;
+    {
+        GoRoutineMap map(true);
+        BackoffPolicy policy;
+        policy.setInitialDelay(delay);
+        policy.setMaximumDelay(delay * 2);
+        map.setBackoffPolicy(policy);
+        QObject::connect(&map, &GoRoutineMap::backoffExpired, &map, [&expired] { ++expired; });
+        // Warm-up: threads started, allocator arenas touched.
+        for (int i = 0; i < 100; ++i)
+            map.run(QStringLiteral("warm-up"), noop), map.waitForCompletion();
+        drainPostedEvents();
+
+        const qint64 rss0 = trimmedRssBytes();
+        const double t0 = wallNs();
+        for (const QString &name : names)
+            map.run(name, fail);
+        map.waitForCompletion();
+        f.failPhaseMs = (wallNs() - t0) / 1e6;
+        const double c0 = threadCpuNs();
+        drainPostedEvents(); // delivers the failures; each schedules its deadline in the heap
+        f.scheduleNsPerItem = (threadCpuNs() - c0) / double(n);
+        const qint64 rss1 = trimmedRssBytes();
+        // Names were built before rss0 and the map shares them; the error text is a literal:
+        // so the difference holds no name or error characters.
+        f.bytesPerEntry = double(rss1 - rss0) / double(n);
+        f.timers = int(map.findChildren<QTimer *>(Qt::FindDirectChildrenOnly).size());
+        f.allBackingOff = map.operationInfo(names.front()).state == OperationInfo::State::BackingOff;
+        check(map.count() == n, "every failed name held");
+        check(expired == 0, "no expiry before the snapshot");
+
+        const double e0 = threadCpuNs();
+        const double w0 = wallNs();
+        while (expired < n)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+        f.expiryNsPerItem = (threadCpuNs() - e0) / double(n);
+        f.expiryTotalMs = (wallNs() - w0) / 1e6;
+        (void)f.expiryTotalMs;
+        f.expiryTotalMs = f.expiryNsPerItem * double(n) / 1e6;
+    }
+    check(expired == n, "every backoff expired");
+    return f;
+}
+
+void figure5()
+{
+    progress("[5] backoff at scale: %lld and %lld names backing off at once", (long long)cfg.backoffSmall,
+             (long long)cfg.backoffLarge);
+    const auto smallDelay = std::chrono::milliseconds(cfg.smoke ? 200 : 1000);
+    const BackoffFigures small = backoffAt(cfg.backoffSmall, smallDelay);
+    // The large run's window must outlast its failure phase so that all are backing off at once.
+    const double scale = double(cfg.backoffLarge) / double(cfg.backoffSmall);
+    const auto largeDelay = std::chrono::milliseconds(
+            std::max<qint64>(smallDelay.count(), qint64(small.failPhaseMs * scale * 2 + 500)));
+    const BackoffFigures large = backoffAt(cfg.backoffLarge, largeDelay);
+
+    const std::string n = count(large.n);
+    addRow("5", "timers for " + n + " names backing off", format("%d", large.timers), "-", "-", "1",
+           verdictOf(large.timers == 1 && large.allBackingOff));
+    addRow("5", "memory per backing-off entry (" + n + ", RSS)", format("%.0f B", large.bytesPerEntry),
+           format("%.0f B at %s", small.bytesPerEntry, count(small.n).c_str()), "-", "<= 160 B",
+           verdictOf(large.bytesPerEntry <= 160));
+    const double perItem = large.expiryNsPerItem / small.expiryNsPerItem;
+    const double logRatio = std::log2(double(large.n)) / std::log2(double(small.n));
+    addRow("5", "all expiries processed (" + n + ", map-thread CPU)",
+           format("%.0f ms total, %s/expiry", large.expiryTotalMs, ns(large.expiryNsPerItem).c_str()),
+           format("%s/expiry at %s", ns(small.expiryNsPerItem).c_str(), count(small.n).c_str()),
+           times(perItem) + format(" per item (n log n: %.2fx)", logRatio), "O(n log n): < 2x",
+           verdictOf(perItem < 2.0));
+    addRow("5", "  deadlines scheduled (failure delivery, per item)", ns(large.scheduleNsPerItem),
+           ns(small.scheduleNsPerItem) + " at " + count(small.n),
+           times(large.scheduleNsPerItem / small.scheduleNsPerItem), "info", Verdict::Info);
+}
+
+void figure6(QThreadPool &bare)
+{
+    progress("[6] signals: end-to-end rate with receivers in the map's thread; cost with nobody connected");
+    const std::vector<QString> names = makeNames("signal/", cfg.cycleOps);
+    std::vector<double> rates, costs, bares, unobserved, unobservedBare;
+    for (int r = 0; r < std::max(3, cfg.reps - 2); ++r) {
+        GoRoutineMap map;
+        bare.setMaxThreadCount(map.maxConcurrency());
+        qsizetype queued = 0, startedCount = 0, finished = 0;
+        QObject::connect(&map, &GoRoutineMap::operationQueued, &map, [&] { ++queued; });
+        QObject::connect(&map, &GoRoutineMap::operationStarted, &map, [&] { ++startedCount; });
+        QObject::connect(&map, &GoRoutineMap::operationFinished, &map, [&] { ++finished; });
+        bares.push_back(bareCycleNs(bare, cfg.cycleOps));
+        const double t0 = wallNs();
+        std::thread driver([&] {
+            for (const QString &n : names)
+                map.run(n, noop);
+        });
+        while (finished < cfg.cycleOps)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+        const double t = wallNs() - t0;
+        driver.join();
+        check(queued == cfg.cycleOps && startedCount == cfg.cycleOps, "every signal delivered");
+        rates.push_back(double(cfg.cycleOps) / t * 1e9);
+        costs.push_back(t / double(cfg.cycleOps));
+
+        // Nobody connected (after a connect and a disconnect): signals must cost nothing.
+        GoRoutineMap quiet;
+        const auto c = QObject::connect(&quiet, &GoRoutineMap::operationFinished, &quiet, [] {});
+        QObject::disconnect(c);
+        mapCycleNs(quiet, names, cfg.cycleOps / 10); // warm-up
+        unobservedBare.push_back(bareCycleNs(bare, cfg.cycleOps));
+        unobserved.push_back(mapCycleNs(quiet, names, cfg.cycleOps));
+        drainPostedEvents();
+    }
+    const double rate = median(rates);
+    const double cost = median(costs);
+    const double b = median(bares);
+    addRow("6", "end-to-end: finish signals delivered (3 receivers)",
+           perSecond(rate) + format(" = %s/op", ns(cost).c_str()), ns(b) + " bare", times(cost / b),
+           "reported", Verdict::Info);
+    const double u = median(unobserved) / median(unobservedBare);
+    addRow("6", "full cycle, nobody connected (after connect+disconnect)", ns(median(unobserved)),
+           ns(median(unobservedBare)) + " bare", times(u), "<= 1.30x (as 1)", verdictOf(u <= 1.3));
+}
+
+// Stands in for a view: counts the model's signals and, like QWidget::update(), coalesces
+// them into one repaint per event-loop turn that reads the visible cells.
+class CountingView : public QObject
+{
+public:
+    explicit CountingView(QAbstractItemModel *model) : m_model(model)
+    {
+        auto touch = [this] { schedule(); };
+        connect(model, &QAbstractItemModel::rowsInserted, this, touch);
+        connect(model, &QAbstractItemModel::rowsRemoved, this, touch);
+        connect(model, &QAbstractItemModel::dataChanged, this, touch);
+        connect(model, &QAbstractItemModel::modelReset, this, touch);
+        connect(model, &QAbstractItemModel::layoutChanged, this, touch);
+        connect(model, &QAbstractItemModel::rowsMoved, this, touch);
+    }
+
+    qint64 signalCount = 0;
+    qint64 repaints = 0;
+
+private:
+    void schedule()
+    {
+        ++signalCount;
+        if (m_scheduled)
+            return;
+        m_scheduled = true;
+        QMetaObject::invokeMethod(this, [this] { paint(); }, Qt::QueuedConnection);
+    }
+    void paint()
+    {
+        m_scheduled = false;
+        ++repaints;
+        const int rows = std::min(40, m_model->rowCount());
+        const int columns = m_model->columnCount();
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < columns; ++c)
+                keep(m_model->data(m_model->index(r, c), Qt::DisplayRole));
+    }
+
+    QAbstractItemModel *m_model;
+    bool m_scheduled = false;
+};
+
+void figure7()
+{
+    progress("[7] the model: %d rows, %d ops/s churn for %.1f s", cfg.modelRows, cfg.modelOpsPerSecond,
+             cfg.modelSeconds);
+    GoRoutineMap map(true);
+    BackoffPolicy policy;
+    policy.setInitialDelay(std::chrono::minutes(10));
+    policy.setMaximumDelay(std::chrono::minutes(20));
+    map.setBackoffPolicy(policy);
+    const std::vector<QString> rowsNames = makeNames("model/backing-off/", cfg.modelRows);
+    for (const QString &n : rowsNames)
+        map.run(n, fail);
+    map.waitForCompletion();
+    drainPostedEvents();
+
+    OperationsModel model(&map);
+    model.flush();
+    CountingView view(&model);
+    const int rows0 = model.rowCount();
+    check(rows0 == cfg.modelRows, "model shows every backing-off name");
+
+    const std::vector<QString> churn = makeNames("model/churn/", 400'000);
+    std::atomic<bool> stop{false};
+    std::atomic<qint64> accepted{0};
+    std::atomic<qint64> submitted{0};
+    std::thread driver([&] {
+        const int perMs = std::max(1, cfg.modelOpsPerSecond / 1000);
+        auto next = SteadyClock::now();
+        size_t i = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+            for (int k = 0; k < perMs; ++k) {
+                // One in fifty fails: a new row that backs off; the rest come and go.
+                const bool failing = i % 50 == 49;
+                const Error err = failing ? map.run(churn[i], fail) : map.run(churn[i], noop);
+                if (!err)
+                    accepted.fetch_add(1, std::memory_order_relaxed);
+                submitted.fetch_add(1, std::memory_order_relaxed);
+                if (++i == churn.size())
+                    i = 0;
+            }
+            next += std::chrono::milliseconds(1);
+            std::this_thread::sleep_until(next);
+        }
+    });
+    // Let the churn settle, then measure a window.
+    {
+        QEventLoop loop;
+        QTimer::singleShot(200, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    const qint64 signals0 = view.signalCount;
+    const qint64 repaints0 = view.repaints;
+    const qint64 accepted0 = accepted.load();
+    const double c0 = threadCpuNs();
+    const double w0 = wallNs();
+    {
+        QEventLoop loop;
+        QTimer::singleShot(int(cfg.modelSeconds * 1000), &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    const double wall = wallNs() - w0;
+    const double cpu = threadCpuNs() - c0;
+    const double acceptedRate = double(accepted.load() - accepted0) / wall * 1e9;
+    stop.store(true);
+    driver.join();
+    map.waitForCompletion();
+
+    const double seconds = wall / 1e9;
+    const double updates = double(view.repaints - repaints0) / seconds;
+    const double modelSignals = double(view.signalCount - signals0) / seconds;
+    const double busy = cpu / wall;
+    addRow("7", format("model updates reaching the view (%d rows)", rows0),
+           format("%.1f /s (%.0f model signals/s)", updates, modelSignals), "-", "-", "<= 30 /s",
+           verdictOf(updates <= 30));
+    addRow("7", "GUI-thread busy share during churn", format("%.1f %%", busy * 100),
+           format("churn %s accepted, %d rows at end", perSecond(acceptedRate).c_str(), model.rowCount()), "-",
+           "< 30 %", verdictOf(busy < 0.30));
+}
+
+void figure8()
+{
+    progress("[8] memory over %lld operations (receivers connected)", (long long)cfg.memoryOps);
+    GoRoutineMap map(true);
+    qsizetype finished = 0;
+    QObject::connect(&map, &GoRoutineMap::operationFinished, &map, [&] { ++finished; });
+    const std::vector<QString> names = makeNames("memory/", cfg.memoryBatch);
+    std::vector<qint64> samples;
+    qint64 afterWarmup = 0;
+    qsizetype done = 0;
+    const qsizetype sampleEvery = std::max<qsizetype>(cfg.memoryBatch, cfg.memoryOps / 20);
+    while (done < cfg.memoryOps) {
+        for (const QString &n : names)
+            map.run(n, noop);
+        map.waitForCompletion();
+        drainPostedEvents();
+        done += cfg.memoryBatch;
+        if (done == cfg.memoryWarmup)
+            afterWarmup = rssBytes();
+        if (done > cfg.memoryWarmup && done % sampleEvery == 0)
+            samples.push_back(rssBytes());
+    }
+    check(finished == done, "every finish delivered");
+    check(map.count() == 0, "map empty afterwards");
+    const qint64 peak = samples.empty() ? afterWarmup : *std::max_element(samples.begin(), samples.end());
+    const qint64 last = samples.empty() ? afterWarmup : samples.back();
+    const double growthKb = double(peak - afterWarmup) / 1024.0;
+    const double perOp = double(last - afterWarmup) / double(cfg.memoryOps - cfg.memoryWarmup);
+    addRow("8", "RSS growth after " + count(cfg.memoryWarmup) + " warm-up ops, over " + count(cfg.memoryOps) + " ops",
+           format("%+.0f KiB peak, %+.4f B/op at end", growthKb, perOp),
+           format("%.1f MiB after warm-up", double(afterWarmup) / 1048576.0), "-", "flat (<= 1 MiB)",
+           verdictOf(growthKb <= 1024));
+}
+
+void printTable()
+{
+    std::printf("\n| # | Figure | GoRoutineMap | Baseline (same run) | Ratio | Target | Met |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    for (const Row &r : table) {
+        const char *v = r.verdict == Verdict::Met ? "yes" : r.verdict == Verdict::NotMet ? "**no**" : "-";
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.figure.c_str(), r.what.c_str(), r.map.c_str(),
+                    r.baseline.c_str(), r.ratio.c_str(), r.target.c_str(), v);
+    }
+    std::fflush(stdout);
+}
+
+std::string cpuModel()
+{
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(colon + 2);
+        }
+    }
+    return "unknown";
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    // The failures the benchmark provokes on purpose would otherwise print a million warnings.
+    QLoggingCategory::setFilterRules(QStringLiteral("goroutinemap.warning=false"));
+
+    const QStringList args = app.arguments();
+    for (qsizetype i = 1; i < args.size(); ++i) {
+        const QString &a = args.at(i);
+        if (a == QLatin1String("--smoke")) {
+            cfg.makeSmoke();
+        } else if (a == QLatin1String("--only") && i + 1 < args.size()) {
+            for (const QString &f : args.at(++i).split(QLatin1Char(',')))
+                cfg.only.insert(f.toInt());
+        } else if (a == QLatin1String("--reps") && i + 1 < args.size()) {
+            cfg.reps = std::max(1, args.at(++i).toInt());
+        } else {
+            std::fprintf(stderr, "usage: %s [--smoke] [--only 1,2,...] [--reps N]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    std::printf("goroutinemap-bench%s: %d cores (QThread::idealThreadCount), CPU %s, Qt %s, %s\n",
+                cfg.smoke ? " --smoke" : "", QThread::idealThreadCount(), cpuModel().c_str(), qVersion(),
+#ifdef GOROUTINEMAP_BENCH_UNOPTIMIZED
+                "UNOPTIMIZED build (figures meaningless; smoke only)"
+#else
+                "optimized build"
+#endif
+    );
+    std::fflush(stdout);
+
+    QThreadPool bare;
+    double baseline = 0;
+    double refusal = 0;
+    if (cfg.wants(1))
+        figure1(bare);
+    if (cfg.wants(2) || cfg.wants(3)) {
+        refusal = figure2(&baseline);
+        if (cfg.wants(2))
+            figure2Backoff(baseline);
+    }
+    if (cfg.wants(3))
+        figure3(refusal);
+    if (cfg.wants(4))
+        figure4(bare);
+    if (cfg.wants(5))
+        figure5();
+    if (cfg.wants(6))
+        figure6(bare);
+    if (cfg.wants(7))
+        figure7();
+    if (cfg.wants(8))
+        figure8();
+
+    printTable();
+    if (failures > 0) {
+        std::fprintf(stderr, "%d benchmark checks failed\n", failures);
+        return 1;
+    }
+    return 0;
+}
