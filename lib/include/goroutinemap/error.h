@@ -58,12 +58,17 @@ public:
     //! A failure of kind OperationFailed with \a message as its text.
     explicit Error(const QString &message);
 
-    Error(const Error &) noexcept = default;
-    Error(Error &&) noexcept = default;
-    Error &operator=(const Error &) noexcept = default;
-    Error &operator=(Error &&) noexcept = default;
+    //! Copies \a other; cheap (implicitly shared).
+    Error(const Error &other) noexcept = default;
+    //! Moves \a other into this error.
+    Error(Error &&other) noexcept = default;
+    //! Copies \a other into this error; cheap (implicitly shared).
+    Error &operator=(const Error &other) noexcept = default;
+    //! Moves \a other into this error.
+    Error &operator=(Error &&other) noexcept = default;
     ~Error() = default;
 
+    //! What kind of outcome this is; Kind::None for no error.
     Kind kind() const noexcept { return m_kind; }
     //! True for every kind but None.
     bool isError() const noexcept { return m_kind != Kind::None; }
@@ -103,6 +108,7 @@ public:
 
     //! Errors compare equal when kind, name, text and backoff details are equal.
     friend GOROUTINEMAP_EXPORT bool operator==(const Error &a, const Error &b);
+    //! The opposite of operator==().
     friend bool operator!=(const Error &a, const Error &b) { return !(a == b); }
 
     //! Makes an error of any kind; mainly for the map itself and for tests.

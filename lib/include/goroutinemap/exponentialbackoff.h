@@ -26,21 +26,27 @@ using Clock = std::chrono::steady_clock;
 class GOROUTINEMAP_EXPORT BackoffPolicy
 {
 public:
+    //! Kubernetes' initial window: 500 ms.
     static constexpr std::chrono::milliseconds defaultInitialDelay{500};
+    //! Kubernetes' longest window: 2 min 2 s.
     static constexpr std::chrono::milliseconds defaultMaximumDelay{2 * 60 * 1000 + 2 * 1000};
 
+    //! Kubernetes' policy: see the class description for the values.
     BackoffPolicy() = default;
 
     //! The window after the first failure (500 ms by default).
     std::chrono::milliseconds initialDelay() const noexcept { return m_initialDelay; }
+    //! Sets initialDelay() to \a delay.
     void setInitialDelay(std::chrono::milliseconds delay) noexcept { m_initialDelay = delay; }
 
     //! The factor applied to the window on each further failure (2.0 by default).
     double multiplier() const noexcept { return m_multiplier; }
+    //! Sets multiplier() to \a multiplier.
     void setMultiplier(double multiplier) noexcept { m_multiplier = multiplier; }
 
     //! The longest window (2 min 2 s by default).
     std::chrono::milliseconds maximumDelay() const noexcept { return m_maximumDelay; }
+    //! Sets maximumDelay() to \a delay.
     void setMaximumDelay(std::chrono::milliseconds delay) noexcept { m_maximumDelay = delay; }
 
     /*!
@@ -48,6 +54,7 @@ public:
         of d becomes a value in [d, d * (1 + jitter)], never more than maximumDelay().
     */
     double jitter() const noexcept { return m_jitter; }
+    //! Sets jitter() to \a jitter.
     void setJitter(double jitter) noexcept { m_jitter = jitter; }
 
     /*!
@@ -56,6 +63,7 @@ public:
         it until the name next succeeds.
     */
     std::chrono::milliseconds resetAfter() const noexcept { return m_resetAfter; }
+    //! Sets resetAfter() to \a after.
     void setResetAfter(std::chrono::milliseconds after) noexcept { m_resetAfter = after; }
 
     //! True when every value is in range; otherwise \a why (if given) says what is wrong.
@@ -69,6 +77,7 @@ public:
     std::chrono::milliseconds delayForFailure(qint64 failureCount) const noexcept;
 
     friend GOROUTINEMAP_EXPORT bool operator==(const BackoffPolicy &a, const BackoffPolicy &b) noexcept;
+    //! The opposite of operator==().
     friend bool operator!=(const BackoffPolicy &a, const BackoffPolicy &b) noexcept { return !(a == b); }
 
 private:
@@ -92,10 +101,14 @@ private:
 class GOROUTINEMAP_EXPORT ExponentialBackoff
 {
 public:
+    //! No failure recorded yet, with the default BackoffPolicy.
     ExponentialBackoff() = default;
+    //! No failure recorded yet, with \a policy.
     explicit ExponentialBackoff(const BackoffPolicy &policy) : m_policy(policy) { }
 
+    //! The policy the windows are computed with.
     const BackoffPolicy &policy() const noexcept { return m_policy; }
+    //! Sets the policy for the next update(); the current window is kept.
     void setPolicy(const BackoffPolicy &policy) noexcept { m_policy = policy; }
 
     /*!
@@ -104,10 +117,12 @@ public:
         (elapsed <= duration).
     */
     Error safeToRetry(const QString &operationName) const { return safeToRetry(operationName, Clock::now()); }
+    //! As above, measured at \a now instead of Clock::now() (tests, simulations).
     Error safeToRetry(const QString &operationName, Clock::time_point now) const;
 
     //! Records the failure \a err: the window grows (or starts at the initial delay).
     void update(const Error &err) { update(err, Clock::now(), QDateTime::currentDateTime()); }
+    //! As above, with the failure at \a now (monotonic) and \a wallNow (wall clock, for display).
     void update(const Error &err, Clock::time_point now, const QDateTime &wallNow);
 
     //! Forgets the history: the next failure starts at the initial delay again.

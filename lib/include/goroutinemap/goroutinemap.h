@@ -48,7 +48,7 @@ class GoRoutineMapPrivate;
 
     \section Threads
     run(), isOperationPending(), operations(), operationInfo(), cancel(), cancelAll(),
-    resetBackoff(), wait() and waitForCompletion() are \threadsafe: any thread may call
+    resetBackoff(), wait() and waitForCompletion() are thread-safe: any thread may call
     them, concurrently. Setters are meant for the map's own thread. Every signal is
     emitted in the thread the map lives in (its thread affinity), through that thread's
     event loop, so receivers there need no locking. Signals of one name arrive in order
@@ -216,12 +216,18 @@ Q_SIGNALS:
         finishing (resetBackoff(), BackoffPolicy::resetAfter(), backoff turned off).
     */
     void operationRemoved(const QString &operationName);
+    //! Emitted in the map's thread when setExponentialBackOffOnError() changed it to \a on.
     void exponentialBackOffOnErrorChanged(bool on);
+    //! Emitted in the map's thread when maxConcurrency() changed (by setMaxConcurrency() or
+    //! setThreadPool()).
     void maxConcurrencyChanged(int maxConcurrency);
+    //! Emitted in the map's thread when setBackoffPolicy() accepted a new \a policy.
     void backoffPolicyChanged(const goroutinemap::BackoffPolicy &policy);
 
 protected:
+    //! \reimp Counts receivers: operation signals nobody listens to are never queued.
     void connectNotify(const QMetaMethod &signal) override;
+    //! \reimp Counts receivers, as connectNotify().
     void disconnectNotify(const QMetaMethod &signal) override;
 
 private:

@@ -40,7 +40,9 @@ public:
     //! True for Queued and Running: run() of this name would be refused with AlreadyExists.
     bool isPending() const noexcept { return state == State::Queued || state == State::Running; }
 
+    //! The operation name.
     QString name;
+    //! Where the name is in its life.
     State state = State::Queued;
     //! Consecutive failures so far (0 unless backoff is on and the name failed).
     int failureCount = 0;
@@ -58,6 +60,7 @@ public:
     QString status;
     //! True when cancel() was requested for the pending run.
     bool cancellationRequested = false;
+    //! What isValid() returns: false for a default-constructed snapshot.
     bool valid = false;
 };
 

@@ -37,7 +37,7 @@ class OperationsModelPrivate;
     queued name. Times are measured with goroutinemap::Clock once per tick, so every cell
     of a tick shows the same instant.
 
-    \threadsafe No: like every model, use it only from the thread it lives in, which must
+    Not thread-safe: like every model, use it only from the thread it lives in, which must
     be the map's thread (the map's signals are emitted there). Every member function below
     is for that thread only.
 */
@@ -49,6 +49,7 @@ class GOROUTINEMAP_EXPORT OperationsModel : public QAbstractTableModel
                        updateIntervalChanged)
 
 public:
+    //! The columns, left to right.
     enum Column {
         NameColumn, //!< The operation name.
         StateColumn, //!< Queued, Running, Backing off.
@@ -59,6 +60,7 @@ public:
     };
     Q_ENUM(Column)
 
+    //! The model's own item data roles, besides Qt::DisplayRole and Qt::ToolTipRole.
     enum Role {
         /*!
             A value that sorts naturally, any column: the name, the state as int, the time
@@ -122,7 +124,9 @@ public:
 
     //! Model's thread only, as are the rest of QAbstractItemModel's functions.
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    //! ColumnCount for the root, 0 for any other \a parent.
     int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    //! The cell \a index for \a role: display, tool tip, text alignment and the roles in Role.
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     //! Translated column titles (Qt::DisplayRole) and their explanations (Qt::ToolTipRole).
     QVariant headerData(int section, Qt::Orientation orientation,
@@ -133,6 +137,7 @@ public:
 Q_SIGNALS:
     //! Emitted when the shown map changes, nullptr included (also when the map is destroyed).
     void mapChanged(goroutinemap::GoRoutineMap *map);
+    //! Emitted when setUpdateInterval() changed the interval to \a ms milliseconds.
     void updateIntervalChanged(int ms);
 
 private:
