@@ -256,6 +256,22 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 0, kTimeout);
     }
 
+    // Without backoff a failed name leaves the map, and its row goes.
+    void failedRowLeavesWithoutBackoff()
+    {
+        QSemaphore gate;
+        GoRoutineMap map;
+        OperationsModel model(&map);
+        QAbstractItemModelTester tester(&model, Fatal);
+        QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
+        QVERIFY(!map.run(S("f"), gated(gate, Error(S("boom")))));
+        QTRY_COMPARE_WITH_TIMEOUT(stateOf(model, S("f")), int(State::Running), kTimeout);
+        gate.release();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kTimeout);
+        QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 0, kTimeout);
+        QCOMPARE(map.count(), 0);
+    }
+
     // A failed name backs off with a draining countdown; its row goes when the window ends.
     void backoffCountsDownAndExpires()
     {

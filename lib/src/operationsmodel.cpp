@@ -27,8 +27,6 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using State = OperationInfo::State;
 
-constexpr const char *trContext = "goroutinemap::OperationsModel";
-
 // A row is shown for a name that is queued, running or backing off; a name that is
 // ReadyToRetry (or that the map no longer holds) has no row.
 bool isShown(const OperationInfo &info) noexcept
@@ -92,17 +90,17 @@ QString formatTime(qint64 ms, bool roundUp)
     if (ms < 60 * 1000) {
         const qint64 tenths = roundUp ? (ms + 99) / 100 : ms / 100;
         if (tenths < 600)
-            return QCoreApplication::translate(trContext, "%1 s")
+            return QCoreApplication::translate("goroutinemap::OperationsModel", "%1 s")
                     .arg(locale.toString(double(tenths) / 10.0, 'f', 1));
     }
     const qint64 seconds = roundUp ? (ms + 999) / 1000 : ms / 1000;
     if (seconds < 3600) {
-        return QCoreApplication::translate(trContext, "%1 min %2 s")
+        return QCoreApplication::translate("goroutinemap::OperationsModel", "%1 min %2 s")
                 .arg(locale.toString(seconds / 60))
                 .arg(seconds % 60, 2, 10, QLatin1Char('0'));
     }
     const qint64 minutes = seconds / 60;
-    return QCoreApplication::translate(trContext, "%1 h %2 min")
+    return QCoreApplication::translate("goroutinemap::OperationsModel", "%1 h %2 min")
             .arg(locale.toString(minutes / 60))
             .arg(minutes % 60, 2, 10, QLatin1Char('0'));
 }
@@ -111,13 +109,13 @@ QString stateText(State state)
 {
     switch (state) {
     case State::Queued:
-        return QCoreApplication::translate(trContext, "Queued");
+        return QCoreApplication::translate("goroutinemap::OperationsModel", "Queued");
     case State::Running:
-        return QCoreApplication::translate(trContext, "Running");
+        return QCoreApplication::translate("goroutinemap::OperationsModel", "Running");
     case State::BackingOff:
-        return QCoreApplication::translate(trContext, "Backing off");
+        return QCoreApplication::translate("goroutinemap::OperationsModel", "Backing off");
     case State::ReadyToRetry:
-        return QCoreApplication::translate(trContext, "Ready to retry");
+        return QCoreApplication::translate("goroutinemap::OperationsModel", "Ready to retry");
     }
     return QString();
 }
