@@ -343,10 +343,11 @@ void tst_ExponentialBackoff::millionFailuresHoldAtMaximum()
 {
     ExponentialBackoff b;
     const Error failure(QStringLiteral("again"));
+    const QDateTime wall = wallOrigin(); // built once: a local-time QDateTime is costly to make
     Clock::time_point now = origin();
     std::chrono::milliseconds previous{0};
     for (int i = 0; i < 1000000; ++i) {
-        b.update(failure, now, wallOrigin());
+        b.update(failure, now, wall);
         const std::chrono::milliseconds d = b.durationBeforeRetry();
         if (d < previous || d < 500ms || d > 122000ms)
             QFAIL(qPrintable(QStringLiteral("failure %1: window %2 ms (previous %3 ms)")
@@ -448,12 +449,13 @@ void tst_ExponentialBackoff::jitterStaysInBounds()
     BackoffPolicy p;
     p.setJitter(0.5);
     ExponentialBackoff b(p);
+    const QDateTime wall = wallOrigin();
 
     // 10,000 first failures: each window is in [500, 750] ms; jitter must really vary it.
     std::set<qint64> seen;
     for (int i = 0; i < 10000; ++i) {
         b.reset();
-        b.update(Error(QStringLiteral("e")), origin(), wallOrigin());
+        b.update(Error(QStringLiteral("e")), origin(), wall);
         const qint64 d = b.durationBeforeRetry().count();
         if (d < 500 || d > 750)
             QFAIL(qPrintable(QStringLiteral("draw %1: %2 ms outside [500, 750]").arg(i).arg(d)));
@@ -466,7 +468,7 @@ void tst_ExponentialBackoff::jitterStaysInBounds()
     for (int run = 0; run < 200; ++run) {
         b.reset();
         for (int n = 1; n <= 14; ++n) {
-            b.update(Error(QStringLiteral("e")), origin(), wallOrigin());
+            b.update(Error(QStringLiteral("e")), origin(), wall);
             const qint64 base = p.delayForFailure(n).count();
             const qint64 hi =
                     std::min<qint64>(p.maximumDelay().count(), qint64(std::ceil(base * 1.5)));
