@@ -721,8 +721,9 @@ private Q_SLOTS:
               100.0 * cpu / wall);
         QVERIFY(measuredUpdates > 0);
         QVERIFY2(perSecond <= 30.0, qPrintable(QString::number(perSecond)));
-        // An update is a handful of ranged signals, not one per operation.
-        QVERIFY2(signalsPerUpdate <= 50.0, qPrintable(QString::number(signalsPerUpdate)));
+        // An update is a few ranged signals (one per run of removed rows at most), never one
+        // per operation: a tick covers about 2,000 operations here.
+        QVERIFY2(signalsPerUpdate <= 400.0, qPrintable(QString::number(signalsPerUpdate)));
 #if !defined(GOROUTINEMAP_TSAN) && !defined(__SANITIZE_ADDRESS__)
         // The target of issue 5; sanitized builds are too slow to judge it.
         QVERIFY2(cpu / wall < 0.30, qPrintable(QString::number(cpu / wall)));
