@@ -11,6 +11,7 @@
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
 #include <QMutex>
+#include <QPointer>
 #include <QScopeGuard>
 #include <QSemaphore>
 #include <QSignalSpy>
@@ -317,6 +318,8 @@ private Q_SLOTS:
     void refusedRunEmitsNothing();
     void noSignalAfterDestruction_data() { addBackoffRows(); }
     void noSignalAfterDestruction();
+    void deleteMapFromSlot_data();
+    void deleteMapFromSlot();
     // 9. Arguments and names.
     void nullFunctionIsInvalidArgument_data() { addBackoffRows(); }
     void nullFunctionIsInvalidArgument();
@@ -823,6 +826,9 @@ void tst_GoRoutineMap::throwingIsAFailure()
     else
         QVERIFY2(!err.text().trimmed().isEmpty(),
                  "a non-std exception must say something about itself");
+    // Whatever was thrown, the failure says it was an exception.
+    QVERIFY2(err.text().contains(QLatin1String("exception"), Qt::CaseInsensitive),
+             qPrintable(err.text()));
 
     // The name is freed (backoff off) or backing off (on), like any failure.
     QVERIFY(!map.isOperationPending(name));
@@ -1234,6 +1240,44 @@ void tst_GoRoutineMap::noSignalAfterDestruction()
     flushEvents();
     flushEvents();
     QVERIFY2(afterDestruction == 0, qPrintable(late.join(QStringLiteral(", "))));
+}
+
+void tst_GoRoutineMap::deleteMapFromSlot_data()
+{
+    QTest::addColumn<int>("which"); // 0 operationFinished, 1 operationFailed, 2 backoffExpired
+    QTest::newRow("from operationFinished") << 0;
+    QTest::newRow("from operationFailed") << 1;
+    QTest::newRow("from backoffExpired") << 2;
+}
+
+void tst_GoRoutineMap::deleteMapFromSlot()
+{
+    // A receiver may delete the map while a batch of its signals is being delivered; the rest of
+    // the batch is dropped and nothing touches the freed map (run under ASan to see it all).
+    QFETCH(int, which);
+    QPointer<GoRoutineMap> map = new GoRoutineMap(which == 2);
+    map->setBackoffPolicy(fastPolicy(1ms, 1ms));
+    int calls = 0;
+    auto deleteIt = [&] {
+        ++calls;
+        delete map.data();
+    };
+    if (which == 0)
+        connect(map, &GoRoutineMap::operationFinished, this, deleteIt);
+    else if (which == 1)
+        connect(map, &GoRoutineMap::operationFailed, this, deleteIt);
+    else
+        connect(map, &GoRoutineMap::backoffExpired, this, deleteIt);
+    QSignalSpy destroyed(map.data(), &QObject::destroyed);
+
+    // Several outcomes end up in one batch: the thread posting them does not run its loop.
+    for (int i = 0; i < 5; ++i)
+        QVERIFY(!map->run(QStringLiteral("op-%1").arg(i), which == 0 ? noop() : failing()));
+    QVERIFY(map->waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QTRY_VERIFY_WITH_TIMEOUT(map.isNull(), kTimeoutMs);
+    QCOMPARE(destroyed.count(), 1);
+    flushEvents();
+    QCOMPARE(calls, 1);
 }
 
 // --- 9. arguments and names ------------------------------------------------------------------

@@ -251,6 +251,8 @@ private Q_SLOTS:
     // Progress
     void progressAndStatus();
     void progressIsCoalesced();
+    void progressJustBeforeReturnIsDelivered_data() { addBackoffRows(); }
+    void progressJustBeforeReturnIsDelivered();
     void operationInfoStates();
     // runOrJoin
     void runOrJoinFromManyThreadsRunsOnce();
@@ -792,6 +794,35 @@ void tst_GoRoutineMapFeatures::progressIsCoalesced()
     QVERIFY2(progress.count() <= 2, qPrintable(QString::number(progress.count())));
     gate.open();
     map.waitForCompletion();
+}
+
+void tst_GoRoutineMapFeatures::progressJustBeforeReturnIsDelivered()
+{
+    // The last report of an operation that returns right after it must still reach the map's
+    // thread, before the outcome: "a burst of calls yields one signal", not none.
+    QFETCH(bool, backoff);
+    QStringList order;
+    GoRoutineMap map(backoff);
+    map.setBackoffPolicy(longPolicy());
+    connect(&map, &GoRoutineMap::operationProgress, this,
+            [&](const QString &, int percent, const QString &status) {
+                order << QStringLiteral("progress %1 %2").arg(percent).arg(status);
+            });
+    connect(&map, &GoRoutineMap::operationFinished, this,
+            [&](const QString &) { order << QStringLiteral("finished"); });
+    connect(&map, &GoRoutineMap::operationFailed, this,
+            [&](const QString &, const Error &) { order << QStringLiteral("failed"); });
+    QVERIFY(!map.run(kName, [backoff](OperationContext &ctx) {
+        ctx.setStatus(QStringLiteral("almost"));
+        ctx.setProgress(37);
+        return backoff ? Error(QStringLiteral("then failed")) : Error();
+    }));
+    // The map's thread is blocked here until the operation has returned.
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    const QString outcome = backoff ? QStringLiteral("failed") : QStringLiteral("finished");
+    QTRY_VERIFY_WITH_TIMEOUT(order.contains(outcome), kTimeoutMs);
+    flushEvents();
+    QCOMPARE(order, (QStringList{QStringLiteral("progress 37 almost"), outcome}));
 }
 
 void tst_GoRoutineMapFeatures::operationInfoStates()

@@ -96,9 +96,10 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         return err;
     }
 
-    Shard &shard = shardFor(name);
+    const size_t hash = EntryTable::hashName(name); // the only time this operation hashes its name
+    Shard &shard = shardForHash(hash);
     std::unique_lock lock(shard.mutex);
-    auto [it, inserted] = shard.entries.try_emplace(name);
+    auto [it, inserted] = shard.entries.try_emplace(name, hash);
     Entry &entry = it->second;
     if (!inserted) {
         if (entry.isPending()) {
@@ -134,6 +135,8 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     OperationContextPrivate &ctx = runnable->ctx;
     ctx.map = shared_from_this();
     ctx.name = name;
+    ctx.nameHash = hash;
+    ctx.entryIndex = it.index();
     ctx.func = std::move(func);
     ctx.contextFunc = std::move(contextFunc);
     ctx.retriesLeft = retries;
@@ -171,9 +174,9 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
         currentPolicy = policy;
     }
 
-    Shard &shard = shardFor(ctx.name);
+    Shard &shard = shardForHash(ctx.nameHash);
     std::unique_lock lock(shard.mutex);
-    const auto it = shard.entries.find(ctx.name);
+    const auto it = shard.entries.find(ctx.entryIndex, ctx.nameHash); // no string compared
     Q_ASSERT(it != shard.entries.end() && it->second.runnable == runnable);
     Entry &entry = it->second;
 
@@ -246,8 +249,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     }
 }
 
-void GoRoutineMapPrivate::finishLocked(Shard &shard,
-                                       std::unordered_map<QString, Entry, QStringHasher>::iterator it,
+void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
                                        const Error &outcome, std::unique_ptr<QPromise<Error>> &promise)
 {
     Entry &entry = it->second;
@@ -351,9 +353,9 @@ OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &ent
 
 void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progress, const QString *status)
 {
-    Shard &shard = shardFor(ctx->name);
+    Shard &shard = shardForHash(ctx->nameHash);
     std::lock_guard lock(shard.mutex);
-    const auto it = shard.entries.find(ctx->name);
+    const auto it = shard.entries.find(ctx->name, ctx->nameHash);
     if (it == shard.entries.end() || !it->second.runnable || &it->second.runnable->ctx != ctx)
         return;
     EntryExtras &extras = it->second.ensureExtras();
@@ -660,9 +662,10 @@ QFuture<Error> GoRoutineMap::runOrJoin(const QString &operationName, OperationFu
 
 bool GoRoutineMap::isOperationPending(const QString &operationName) const
 {
-    const Shard &shard = d->shardFor(operationName);
+    const size_t hash = EntryTable::hashName(operationName);
+    const Shard &shard = d->shardForHash(hash);
     std::lock_guard lock(shard.mutex);
-    const auto it = shard.entries.find(operationName);
+    const auto it = shard.entries.find(operationName, hash);
     return it != shard.entries.end() && it->second.isPending();
 }
 

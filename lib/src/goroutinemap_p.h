@@ -4,6 +4,7 @@
 #include <goroutinemap/goroutinemap.h>
 
 #include "logging_p.h"
+#include "nametable_p.h"
 
 #include <QPointer>
 #include <QPromise>
@@ -18,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <queue>
-#include <unordered_map>
 #include <vector>
 
 namespace goroutinemap {
@@ -32,6 +32,8 @@ class OperationContextPrivate
 public:
     std::shared_ptr<GoRoutineMapPrivate> map;
     QString name;
+    size_t nameHash = 0; // NameTable::hashName(name): picks the shard and the slot
+    quint32 entryIndex = 0; // the entry's node in its shard's table while pending
     GoRoutineMap::OperationFunc func;
     GoRoutineMap::ContextOperationFunc contextFunc;
     QThreadPool *pool = nullptr;
@@ -96,17 +98,14 @@ struct Entry
     }
 };
 
-struct QStringHasher
-{
-    size_t operator()(const QString &s) const noexcept { return qHash(s); }
-};
+using EntryTable = NameTable<Entry>;
 
 // A slice of the map with its own lock, so that threads working on different names
 // rarely contend.
 struct alignas(64) Shard
 {
     mutable std::mutex mutex;
-    std::unordered_map<QString, Entry, QStringHasher> entries;
+    EntryTable entries;
 };
 
 // Something to emit in the map's thread.
@@ -137,13 +136,15 @@ public:
     GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn);
     ~GoRoutineMapPrivate();
 
-    Shard &shardFor(const QString &name) { return shards[qHash(name, 0x9e3779b9u) % ShardCount]; }
+    // The top bits of the hash pick the shard; the table uses the low ones.
+    Shard &shardForHash(size_t hash) { return shards[(hash >> (sizeof(size_t) * 8 - 4)) % ShardCount]; }
+    Shard &shardFor(const QString &name) { return shardForHash(EntryTable::hashName(name)); }
 
     Error start(const QString &name, GoRoutineMap::OperationFunc func,
                 GoRoutineMap::ContextOperationFunc contextFunc, int retries, QFuture<Error> *future);
     void complete(OperationRunnable *runnable, const Error &result, bool ran);
     // Frees a pending name (or keeps its history after a cancellation); shard locked.
-    void finishLocked(Shard &shard, std::unordered_map<QString, Entry, QStringHasher>::iterator it,
+    void finishLocked(Shard &shard, EntryTable::iterator it,
                       const Error &outcome, std::unique_ptr<QPromise<Error>> &promise);
     bool cancel(const QString &name);
     QStringList pendingNames() const;
