@@ -259,12 +259,16 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
     pendingCount.fetch_sub(1);
 
     const bool canceled = outcome.kind() == Error::Kind::Canceled;
-    if (wantsSignals()) {
+    // Posted last, once the counts are final: a receiver in another thread may run before this
+    // shard is unlocked, and its count() must not still include the name.
+    const auto postOutcome = [&](const QString &name) {
+        if (!wantsSignals())
+            return;
         const PendingSignal::Type type = canceled ? PendingSignal::Canceled
                 : outcome.isError()               ? PendingSignal::Failed
                                                   : PendingSignal::Finished;
-        post({type, it->first, outcome, {}});
-    }
+        post({type, name, outcome, {}});
+    };
     // A canceled run keeps an earlier failure history: cancellation is never a failure, nor
     // a success that would forget one.
     if (canceled && entry.failureCount > 0) {
@@ -275,10 +279,13 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
             if (entry.extras->isEmpty())
                 entry.extras.reset();
         }
+        postOutcome(it->first);
         return;
     }
+    const QString name = it->first;
     shard.entries.erase(it);
     entryCount.fetch_sub(1);
+    postOutcome(name);
 }
 
 bool GoRoutineMapPrivate::cancel(const QString &name)
@@ -397,10 +404,11 @@ Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
             }
             const Clock::time_point forgetAt = entry.retryDeadline() + resetAfter;
             if (forgetAt < now) {
-                if (wantsSignals())
-                    post({PendingSignal::Removed, it->first, {}, {}});
+                const QString name = it->first;
                 it = shard.entries.erase(it);
                 entryCount.fetch_sub(1);
+                if (wantsSignals()) // after the count, as in finishLocked()
+                    post({PendingSignal::Removed, name, {}, {}});
             } else {
                 next = std::min(next, forgetAt);
                 ++it;
