@@ -43,7 +43,9 @@ void OperationRunnable::run()
     GoRoutineMapPrivate &d = *ctx.map;
     Error result;
     bool ran = false;
-    if (!ctx.cancellationRequested.load(std::memory_order_acquire)) {
+    // A queued run that a pool thread picks up once the map's destruction has begun never
+    // starts, even when the destructor has not canceled its name yet.
+    if (!ctx.cancellationRequested.load(std::memory_order_acquire) && !d.shuttingDown.load()) {
         ctx.startedAt.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
         ctx.started.store(true, std::memory_order_release);
         if (d.wantsSignals())
