@@ -615,7 +615,14 @@ void GoRoutineMapPrivate::shutdown()
     }
     // Deleting our own pool waits for the last runnable to return from run().
     pool.store(nullptr);
-    ownPool.reset();
+    if (currentOperationMap == this) {
+        // This thread may be one of the pool's own: deleting the pool here would wait for
+        // itself. The pool's thread (the map's) deletes it once its event loop runs.
+        if (QThreadPool *own = ownPool.release())
+            own->deleteLater();
+    } else {
+        ownPool.reset();
+    }
 }
 
 // --- GoRoutineMap ---------------------------------------------------------------------
