@@ -430,6 +430,11 @@ bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const, Q
     std::unique_lock lock(waitMutex);
     waiters.fetch_add(1);
     bool reached = true;
+    // An endless wait that blocks the map's own thread is what a deadlock looks like when an
+    // operation needs that thread's event loop: say so once instead of hanging silently.
+    Clock::time_point warnAt = deadline.isForever() && q->thread() == QThread::currentThread()
+            ? Clock::now() + BlockedThreadWarningAfter
+            : Clock::time_point::max();
     while (!(this->*done)()) {
         Clock::time_point wakeAt = Clock::time_point::max();
         if (done == &GoRoutineMapPrivate::isEmpty) {
@@ -442,6 +447,7 @@ bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const, Q
         }
         if (!deadline.isForever())
             wakeAt = std::min(wakeAt, Clock::now() + deadline.remainingTimeAsDuration());
+        wakeAt = std::min(wakeAt, warnAt);
         if (wakeAt == Clock::time_point::max()) {
             waitCondition.wait(lock);
         } else {
@@ -450,10 +456,34 @@ bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const, Q
                 reached = false;
                 break;
             }
+            if (Clock::now() >= warnAt && !(this->*done)()) {
+                warnAt = Clock::time_point::max();
+                lock.unlock(); // a message handler may call into the map
+                warnBlockedMapThread();
+                lock.lock();
+            }
         }
     }
     waiters.fetch_sub(1);
     return reached;
+}
+
+void GoRoutineMapPrivate::warnBlockedMapThread() const
+{
+    QStringList names = pendingNames();
+    const qsizetype pending = names.size();
+    if (names.size() > 3) {
+        names.resize(3);
+        names.append(QStringLiteral("..."));
+    }
+    qCWarning(lcGoRoutineMap).noquote()
+            << QStringLiteral("A wait for GoRoutineMap's operations has blocked the map's own thread for %1 s "
+                              "(%2 pending: %3). If one of them needs this thread's event loop (a blocking "
+                              "queued call, a signal it waits for), this is a deadlock: wait with a "
+                              "QDeadlineTimer or react to the map's signals instead.")
+                       .arg(std::chrono::duration_cast<std::chrono::seconds>(BlockedThreadWarningAfter).count())
+                       .arg(pending)
+                       .arg(names.join(QStringLiteral(", ")));
 }
 
 // --- signals and deadlines (map thread) -----------------------------------------------

@@ -152,6 +152,9 @@ public:
     void updateProgress(OperationContextPrivate *ctx, int progress, const QString *status);
 
     bool waitUntil(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline);
+    // How long an endless wait may block the map's own thread before it warns.
+    static constexpr std::chrono::seconds BlockedThreadWarningAfter{5};
+    void warnBlockedMapThread() const;
     bool isEmpty() const { return entryCount.load() == 0; }
     bool isIdle() const { return pendingCount.load() == 0; }
     Clock::time_point forgetQuietNames(Clock::time_point now);

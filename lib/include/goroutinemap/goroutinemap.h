@@ -118,7 +118,11 @@ public:
         BackoffPolicy::resetAfter() lets it go: wait() then blocks until that happens.
         Returns at once on an empty map; every waiting thread wakes.
         \threadsafe Called from inside one of this map's operations it returns at once
-        with a warning instead of deadlocking.
+        with a warning instead of deadlocking. Called in the map's own thread it blocks that
+        thread's event loop: an operation that needs it (a blocking queued call, a signal it
+        waits for) then never finishes. Such a wait cannot be broken, but it is not silent:
+        after 5 s it logs a warning naming the pending operations. Prefer
+        wait(QDeadlineTimer) there, or react to the map's signals.
     */
     void wait();
     //! As wait(), but gives up at \a deadline; returns false on timeout or misuse. \threadsafe
