@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # examples/consumer built the three ways a project takes GoRoutineMap, each run as a test:
-#   1. cmake --install of build/ (the README build; GOROUTINEMAP_BUILD_DIR overrides) + find_package, and the same via pkg-config;
+#   1. cmake --install of build/ (the README build; GOROUTINEMAP_BUILD_DIR overrides) with the
+#      demo's .desktop file and icon; then find_package and pkg-config;
 #   2. add_subdirectory of this checkout, with the parent's BUILD_TESTING=ON (ours must stay off);
 #   3. FetchContent cloning this checkout's HEAD (git, no network).
 # Runs after the README test command; about 1-2 minutes on 2 cores (2 and 3 compile the library).
@@ -29,6 +30,23 @@ for f in include/goroutinemap/goroutinemap.h include/goroutinemap/goroutinemap_e
     [ -e "$prefix/$f" ] || { echo "not installed: $f"; exit 1; }
 done
 ls "$prefix"/lib/libgoroutinemap.so.0 >/dev/null
+if grep -q '^GOROUTINEMAP_BUILD_DEMO:BOOL=ON' "$build/CMakeCache.txt"; then
+    for f in bin/goroutinemap-demo share/applications/goroutinemap-demo.desktop \
+        share/icons/hicolor/scalable/apps/goroutinemap-demo.svg; do
+        [ -e "$prefix/$f" ] || { echo "not installed: $f"; exit 1; }
+    done
+    if ! command -v desktop-file-validate >/dev/null; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            desktop-file-utils
+    fi
+    desktop-file-validate "$prefix/share/applications/goroutinemap-demo.desktop"
+    # The installed demo finds the installed library through its $ORIGIN RPATH.
+    ldd "$prefix/bin/goroutinemap-demo" | grep -q "$prefix/lib/libgoroutinemap.so.0" \
+        || { echo "installed demo does not use $prefix/lib/libgoroutinemap.so.0"; exit 1; }
+fi
 cmake -S examples/consumer -B build-consumer-package -G Ninja -DGOROUTINEMAP_CONSUME=package \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
 cmake --build build-consumer-package
