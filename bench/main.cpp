@@ -183,14 +183,14 @@ struct Row
 
 std::vector<Row> table;
 
-void addRow(std::string figure, std::string what, std::string map, std::string baseline, std::string ratio,
-            std::string target, Verdict verdict)
+void addRow(std::string figure, std::string what, std::string map, std::string baseline,
+            std::string ratio, std::string target, Verdict verdict)
 {
-    table.push_back({std::move(figure), std::move(what), std::move(map), std::move(baseline), std::move(ratio),
-                     std::move(target), verdict});
+    table.push_back({std::move(figure), std::move(what), std::move(map), std::move(baseline),
+                     std::move(ratio), std::move(target), verdict});
     const Row &r = table.back();
-    progress("  -> %s %s: %s | %s | %s | %s", r.figure.c_str(), r.what.c_str(), r.map.c_str(), r.baseline.c_str(),
-             r.ratio.c_str(), r.target.c_str());
+    progress("  -> %s %s: %s | %s | %s | %s", r.figure.c_str(), r.what.c_str(), r.map.c_str(),
+             r.baseline.c_str(), r.ratio.c_str(), r.target.c_str());
 }
 
 Verdict verdictOf(bool met)
@@ -257,7 +257,8 @@ void drainPostedEvents()
 class PoolBlocker
 {
 public:
-    explicit PoolBlocker(GoRoutineMap &map, const QString &name = QStringLiteral("blocker")) : m_map(map)
+    explicit PoolBlocker(GoRoutineMap &map, const QString &name = QStringLiteral("blocker"))
+        : m_map(map)
     {
         m_previousConcurrency = map.maxConcurrency();
         map.setMaxConcurrency(1);
@@ -341,8 +342,8 @@ struct CycleRatio
 };
 
 // Interleaved repetitions; the ratio of the medians.
-CycleRatio cycleRatio(GoRoutineMap &map, QThreadPool &bare, const std::vector<QString> &names, qsizetype n,
-                      int reps)
+CycleRatio cycleRatio(GoRoutineMap &map, QThreadPool &bare, const std::vector<QString> &names,
+                      qsizetype n, int reps)
 {
     std::vector<double> m, b;
     for (int r = 0; r < reps; ++r) {
@@ -433,15 +434,18 @@ double rotatingLookupNs(LockedHash &h, const std::vector<QString> &names, qsizet
 
 void figure1(QThreadPool &bare)
 {
-    progress("[1] full cycle: %lld no-op operations on distinct names, then waitForCompletion", (long long)cfg.cycleOps);
+    progress("[1] full cycle: %lld no-op operations on distinct names, then waitForCompletion",
+             (long long)cfg.cycleOps);
     GoRoutineMap map;
     bare.setMaxThreadCount(map.maxConcurrency());
     const std::vector<QString> names = makeNames("cycle/", cfg.cycleOps);
-    mapCycleNs(map, names, std::min<qsizetype>(cfg.cycleOps, 50'000)); // warm-up: threads, allocator
+    mapCycleNs(map, names,
+               std::min<qsizetype>(cfg.cycleOps, 50'000)); // warm-up: threads, allocator
     bareCycleNs(bare, std::min<qsizetype>(cfg.cycleOps, 50'000));
     const CycleRatio r = cycleRatio(map, bare, names, cfg.cycleOps, std::max(3, cfg.reps - 2));
     addRow("1", "full cycle, " + count(cfg.cycleOps) + " ops (ns/op)", ns(r.mapNs),
-           ns(r.bareNs) + " bare QThreadPool::start", times(r.ratio), "<= 1.30x", verdictOf(r.ratio <= 1.3));
+           ns(r.bareNs) + " bare QThreadPool::start", times(r.ratio), "<= 1.30x",
+           verdictOf(r.ratio <= 1.3));
 }
 
 double figure2(double *baselineOut)
@@ -478,8 +482,9 @@ double figure2(double *baselineOut)
         }
         refusal = median(m);
         baseline = median(b);
-        addRow("2", "refusal, 1 thread (ns/refusal)", ns(refusal), ns(baseline) + " mutex+QHash::contains",
-               times(refusal / baseline), "<= 1.50x", verdictOf(refusal / baseline <= 1.5));
+        addRow("2", "refusal, 1 thread (ns/refusal)", ns(refusal),
+               ns(baseline) + " mutex+QHash::contains", times(refusal / baseline), "<= 1.50x",
+               verdictOf(refusal / baseline <= 1.5));
 
         // Two threads: the same name, and two different names.
         const qsizetype perThread = cfg.refusals;
@@ -519,9 +524,11 @@ double figure2(double *baselineOut)
         addRow("2", "refusal, 2 threads, same name (throughput)",
                perSecond(twoSame) + format(" (1 thread: %s)", perSecond(one).c_str()),
                perSecond(baseTwo) + format(" (1 thread: %s)", perSecond(baseOne).c_str()),
-               times(twoSame / one) + " of 1 thread", "> 1.00x (grows)", verdictOf(twoSame / one > 1.0));
+               times(twoSame / one) + " of 1 thread", "> 1.00x (grows)",
+               verdictOf(twoSame / one > 1.0));
         addRow("2", "refusal, 2 threads, two names (throughput)", perSecond(twoDistinct), "-",
-               times(twoDistinct / one) + " of 1 thread", "> 1.00x (grows)", verdictOf(twoDistinct / one > 1.0));
+               times(twoDistinct / one) + " of 1 thread", "> 1.00x (grows)",
+               verdictOf(twoDistinct / one > 1.0));
 
         // A backoff refusal builds its Error's details but not its text either.
         (void)ideal;
@@ -555,8 +562,9 @@ void figure2Backoff(double baseline)
     for (int r = 0; r < cfg.reps; ++r)
         v.push_back(once(cfg.refusals / 2));
     const double m = median(v);
-    addRow("2", "refusal of a backing-off name, 1 thread", ns(m), ns(baseline) + " mutex+QHash::contains",
-           times(m / baseline), "info (no target)", Verdict::Info);
+    addRow("2", "refusal of a backing-off name, 1 thread", ns(m),
+           ns(baseline) + " mutex+QHash::contains", times(m / baseline), "info (no target)",
+           Verdict::Info);
 }
 
 void figure3(double unloadedRefusal)
@@ -627,7 +635,8 @@ void figure3(double unloadedRefusal)
            ns(pm) + format(" (absent name: %s)", ns(am).c_str()),
            ns(rm) + " refusal, same load" + format(" (%s unloaded)", ns(unloadedRefusal).c_str()),
            times(std::max(pm, am) / rm), "<= 1.00x", verdictOf(std::max(pm, am) <= rm * 1.0));
-    addRow("3", "  load meanwhile (runs/s on the other thread)", perSecond(loadRate), "-", "-", "info", Verdict::Info);
+    addRow("3", "  load meanwhile (runs/s on the other thread)", perSecond(loadRate), "-", "-",
+           "info", Verdict::Info);
 }
 
 struct FlatFigures
@@ -687,8 +696,8 @@ FlatFigures flatAt(qsizetype backgroundNames, QThreadPool &bare)
 
 void figure4(QThreadPool &bare)
 {
-    progress("[4] flat with size: %lld vs %lld names backing off in the map", (long long)cfg.flatSmall,
-             (long long)cfg.flatLarge);
+    progress("[4] flat with size: %lld vs %lld names backing off in the map",
+             (long long)cfg.flatSmall, (long long)cfg.flatLarge);
     const FlatFigures small = flatAt(cfg.flatSmall, bare);
     const FlatFigures large = flatAt(cfg.flatLarge, bare);
     const std::string sizes = count(cfg.flatLarge) + " vs " + count(cfg.flatSmall);
@@ -696,12 +705,14 @@ void figure4(QThreadPool &bare)
     addRow("4", "full cycle vs bare, " + sizes + " names", times(large.cycleRatio) + " (large)",
            times(small.cycleRatio) + " (small)", times(c), "<= 1.20x", verdictOf(c <= 1.2));
     const double hr = large.hotRefusal / small.hotRefusal;
-    addRow("4", "refusal of one pending name, " + sizes + " names", ns(large.hotRefusal), ns(small.hotRefusal),
-           times(hr), "<= 1.20x", verdictOf(hr <= 1.2));
+    addRow("4", "refusal of one pending name, " + sizes + " names", ns(large.hotRefusal),
+           ns(small.hotRefusal), times(hr), "<= 1.20x", verdictOf(hr <= 1.2));
     const double rr = large.rotatingRefusal / small.rotatingRefusal;
     const double lr = large.rotatingLookup / small.rotatingLookup;
-    addRow("4", "refusal cycling 1000 pending names, " + sizes + " names", ns(large.rotatingRefusal),
-           ns(small.rotatingRefusal) + format(" (QHash grows %.2fx)", lr), times(rr), "<= 1.20x", verdictOf(rr <= 1.2));
+    addRow("4", "refusal cycling 1000 pending names, " + sizes + " names",
+           ns(large.rotatingRefusal),
+           ns(small.rotatingRefusal) + format(" (QHash grows %.2fx)", lr), times(rr), "<= 1.20x",
+           verdictOf(rr <= 1.2));
 }
 
 struct BackoffFigures
@@ -748,7 +759,8 @@ BackoffFigures backoffAt(qsizetype n, std::chrono::milliseconds delay)
         // so the difference holds no name or error characters.
         f.bytesPerEntry = double(rss1 - rss0) / double(n);
         f.timers = int(map.findChildren<QTimer *>(Qt::FindDirectChildrenOnly).size());
-        f.allBackingOff = map.operationInfo(names.front()).state == OperationInfo::State::BackingOff;
+        f.allBackingOff =
+                map.operationInfo(names.front()).state == OperationInfo::State::BackingOff;
         check(map.count() == n, "every failed name held");
         check(expired == 0, "no expiry before the snapshot");
 
@@ -767,8 +779,8 @@ BackoffFigures backoffAt(qsizetype n, std::chrono::milliseconds delay)
 
 void figure5()
 {
-    progress("[5] backoff at scale: %lld and %lld names backing off at once", (long long)cfg.backoffSmall,
-             (long long)cfg.backoffLarge);
+    progress("[5] backoff at scale: %lld and %lld names backing off at once",
+             (long long)cfg.backoffSmall, (long long)cfg.backoffLarge);
     const auto smallDelay = std::chrono::milliseconds(cfg.smoke ? 200 : 1000);
     const BackoffFigures small = backoffAt(cfg.backoffSmall, smallDelay);
     // The large run's window must outlast its failure phase so that all are backing off at once.
@@ -780,13 +792,15 @@ void figure5()
     const std::string n = count(large.n);
     addRow("5", "timers for " + n + " names backing off", format("%d", large.timers), "-", "-", "1",
            verdictOf(large.timers == 1 && large.allBackingOff));
-    addRow("5", "memory per backing-off entry (" + n + ", RSS)", format("%.0f B", large.bytesPerEntry),
+    addRow("5", "memory per backing-off entry (" + n + ", RSS)",
+           format("%.0f B", large.bytesPerEntry),
            format("%.0f B at %s", small.bytesPerEntry, count(small.n).c_str()), "-", "<= 160 B",
            verdictOf(large.bytesPerEntry <= 160));
     const double perItem = large.expiryNsPerItem / small.expiryNsPerItem;
     const double logRatio = std::log2(double(large.n)) / std::log2(double(small.n));
     addRow("5", "all expiries processed (" + n + ", map-thread CPU)",
-           format("%.0f ms total, %s/expiry", large.expiryTotalMs, ns(large.expiryNsPerItem).c_str()),
+           format("%.0f ms total, %s/expiry", large.expiryTotalMs,
+                  ns(large.expiryNsPerItem).c_str()),
            format("%s/expiry at %s", ns(small.expiryNsPerItem).c_str(), count(small.n).c_str()),
            times(perItem) + format(" per item (n log n: %.2fx)", logRatio), "O(n log n): < 2x",
            verdictOf(perItem < 2.0));
@@ -797,7 +811,8 @@ void figure5()
 
 void figure6(QThreadPool &bare)
 {
-    progress("[6] signals: end-to-end rate with receivers in the map's thread; cost with nobody connected");
+    progress("[6] signals: end-to-end rate with receivers in the map's thread; cost with nobody "
+             "connected");
     const std::vector<QString> names = makeNames("signal/", cfg.cycleOps);
     std::vector<double> rates, costs, bares, unobserved, unobservedBare;
     for (int r = 0; r < std::max(3, cfg.reps - 2); ++r) {
@@ -867,7 +882,8 @@ private:
         if (m_scheduled)
             return;
         m_scheduled = true;
-        QMetaObject::invokeMethod(this, [this] { paint(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+                this, [this] { paint(); }, Qt::QueuedConnection);
     }
     void paint()
     {
@@ -886,8 +902,8 @@ private:
 
 void figure7()
 {
-    progress("[7] the model: %d rows, %d ops/s churn for %.1f s", cfg.modelRows, cfg.modelOpsPerSecond,
-             cfg.modelSeconds);
+    progress("[7] the model: %d rows, %d ops/s churn for %.1f s", cfg.modelRows,
+             cfg.modelOpsPerSecond, cfg.modelSeconds);
     GoRoutineMap map(true);
     BackoffPolicy policy;
     policy.setInitialDelay(std::chrono::minutes(10));
@@ -959,8 +975,9 @@ void figure7()
            format("%.1f /s (%.0f model signals/s)", updates, modelSignals), "-", "-", "<= 30 /s",
            verdictOf(updates <= 30));
     addRow("7", "GUI-thread busy share during churn", format("%.1f %%", busy * 100),
-           format("churn %s accepted, %d rows at end", perSecond(acceptedRate).c_str(), model.rowCount()), "-",
-           "< 30 %", verdictOf(busy < 0.30));
+           format("churn %s accepted, %d rows at end", perSecond(acceptedRate).c_str(),
+                  model.rowCount()),
+           "-", "< 30 %", verdictOf(busy < 0.30));
 }
 
 void figure8()
@@ -987,14 +1004,17 @@ void figure8()
     }
     check(finished == done, "every finish delivered");
     check(map.count() == 0, "map empty afterwards");
-    const qint64 peak = samples.empty() ? afterWarmup : *std::max_element(samples.begin(), samples.end());
+    const qint64 peak =
+            samples.empty() ? afterWarmup : *std::max_element(samples.begin(), samples.end());
     const qint64 last = samples.empty() ? afterWarmup : samples.back();
     const double growthKb = double(peak - afterWarmup) / 1024.0;
     const double perOp = double(last - afterWarmup) / double(cfg.memoryOps - cfg.memoryWarmup);
-    addRow("8", "RSS growth after " + count(cfg.memoryWarmup) + " warm-up ops, over " + count(cfg.memoryOps) + " ops",
+    addRow("8",
+           "RSS growth after " + count(cfg.memoryWarmup) + " warm-up ops, over "
+                   + count(cfg.memoryOps) + " ops",
            format("%+.0f KiB peak, %+.4f B/op at end", growthKb, perOp),
-           format("%.1f MiB after warm-up", double(afterWarmup) / 1048576.0), "-", "flat (<= 1 MiB)",
-           verdictOf(growthKb <= 1024));
+           format("%.1f MiB after warm-up", double(afterWarmup) / 1048576.0), "-",
+           "flat (<= 1 MiB)", verdictOf(growthKb <= 1024));
 }
 
 void printTable()
@@ -1002,9 +1022,11 @@ void printTable()
     std::printf("\n| # | Figure | GoRoutineMap | Baseline (same run) | Ratio | Target | Met |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     for (const Row &r : table) {
-        const char *v = r.verdict == Verdict::Met ? "yes" : r.verdict == Verdict::NotMet ? "**no**" : "-";
-        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.figure.c_str(), r.what.c_str(), r.map.c_str(),
-                    r.baseline.c_str(), r.ratio.c_str(), r.target.c_str(), v);
+        const char *v = r.verdict == Verdict::Met ? "yes"
+                : r.verdict == Verdict::NotMet    ? "**no**"
+                                                  : "-";
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.figure.c_str(), r.what.c_str(),
+                    r.map.c_str(), r.baseline.c_str(), r.ratio.c_str(), r.target.c_str(), v);
     }
     std::fflush(stdout);
 }
@@ -1047,7 +1069,8 @@ int main(int argc, char **argv)
     }
 
     std::printf("goroutinemap-bench%s: %d cores (QThread::idealThreadCount), CPU %s, Qt %s, %s\n",
-                cfg.smoke ? " --smoke" : "", QThread::idealThreadCount(), cpuModel().c_str(), qVersion(),
+                cfg.smoke ? " --smoke" : "", QThread::idealThreadCount(), cpuModel().c_str(),
+                qVersion(),
 #ifdef GOROUTINEMAP_BENCH_UNOPTIMIZED
                 "UNOPTIMIZED build (figures meaningless; smoke only)"
 #else

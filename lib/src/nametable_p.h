@@ -40,7 +40,10 @@ public:
     using value_type = std::pair<const QString, T>;
     static constexpr quint32 NoIndex = std::numeric_limits<quint32>::max();
 
-    static size_t hashName(const QString &name) noexcept { return qHash(name, QHashSeed::globalSeed()); }
+    static size_t hashName(const QString &name) noexcept
+    {
+        return qHash(name, QHashSeed::globalSeed());
+    }
 
     class iterator
     {
@@ -61,7 +64,9 @@ public:
     private:
         friend class NameTable;
         static constexpr size_t End = std::numeric_limits<size_t>::max();
-        iterator(NameTable *table, size_t pos, size_t left) : m_table(table), m_pos(pos), m_left(left) { }
+        iterator(NameTable *table, size_t pos, size_t left)
+            : m_table(table), m_pos(pos), m_left(left)
+        { }
         // Examines up to `left` slots after `pos` for the next element.
         void advance(size_t pos, size_t left)
         {
@@ -134,7 +139,10 @@ public:
         }
     }
 
-    std::pair<iterator, bool> try_emplace(const QString &name) { return try_emplace(name, hashName(name)); }
+    std::pair<iterator, bool> try_emplace(const QString &name)
+    {
+        return try_emplace(name, hashName(name));
+    }
     std::pair<iterator, bool> try_emplace(const QString &name, size_t hash)
     {
         const iterator found = find(name, hash);
@@ -143,8 +151,8 @@ public:
         if ((m_count + 1) * MaxLoadDen > (m_mask + 1) * MaxLoadNum)
             grow();
         const quint32 index = allocateNode();
-        ::new (static_cast<void *>(&m_chunks[index >> ChunkBits][index & ChunkMask]))
-                value_type(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple());
+        ::new (static_cast<void *>(&m_chunks[index >> ChunkBits][index & ChunkMask])) value_type(
+                std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple());
         const quint32 tag = quint32(hash);
         size_t pos = tag & m_mask;
         while (m_slots[pos].index != NoIndex)
@@ -217,7 +225,8 @@ private:
 
     value_type &node(quint32 index) const
     {
-        return *std::launder(reinterpret_cast<value_type *>(&m_chunks[index >> ChunkBits][index & ChunkMask]));
+        return *std::launder(
+                reinterpret_cast<value_type *>(&m_chunks[index >> ChunkBits][index & ChunkMask]));
     }
 
     quint32 allocateNode()
