@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "folderhasher.h"
 
+#include "background.h"
+
 #include <goroutinemap/goroutinemap.h>
 
 #include <QCoreApplication>
@@ -111,8 +113,7 @@ FolderHasher::FolderHasher(GoRoutineMap *map, QObject *parent)
         m_stats.watchedFiles = files;
         noteChange();
     });
-    // Idle priority (SCHED_IDLE on Linux): walking a tree never takes the CPU from the GUI.
-    m_thread.start(QThread::IdlePriority);
+    m_thread.start();
 
     // Feeding resumes from a zero timer when a large batch used up its time slice.
     m_feedTimer->setSingleShot(true);
@@ -285,6 +286,7 @@ bool FolderHasher::submit(const QString &path)
     const Error err = m_map->run(
             path,
             [path, results](OperationContext &context) {
+                makeCurrentThreadBackground();
                 QByteArray digest;
                 qint64 bytes = 0;
                 const Error err = hashFile(path, &context, &digest, &bytes);
@@ -499,6 +501,7 @@ void FolderScanner::rewatch(const QString &path)
 
 void FolderScanner::scan(const QString &root, bool recursive, quint64 generation)
 {
+    makeCurrentThreadBackground(); // walking a tree gives way to the GUI thread
     constexpr int batchSize = 512;
     constexpr int batchMs = 25;
     QStringList files, broken, dirs;

@@ -150,7 +150,7 @@ private:
     QSet<QString> m_inFlight; //!< Our runs accepted and not yet ended.
     QSet<QString> m_dirty; //!< Changed while refused: run again once the map lets us.
     Stats m_stats;
-    int m_maxPending = 64;
+    int m_maxPending = 16;
     int m_maxRetries = 3;
     bool m_watchChanges = true;
     bool m_wasIdle = true;

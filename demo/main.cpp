@@ -199,7 +199,7 @@ int main(int argc, char *argv[])
     const QCommandLineOption maxPendingOption(
             QStringLiteral("max-pending"),
             tr("Hash at most <n> files at once, the rest wait (0: all at "
-               "once; default 64)."),
+               "once; default 16)."),
             tr("n"));
     const QCommandLineOption retriesOption(
             QStringLiteral("retries"),
@@ -211,6 +211,9 @@ int main(int argc, char *argv[])
     const QCommandLineOption simulateOption(
             QStringLiteral("simulate"),
             tr("Run the simulation even when --watch or --burst is given."));
+    const QCommandLineOption quitWhenDoneOption(QStringLiteral("quit-when-done"),
+                                                tr("Quit once the work given is done (the default "
+                                                   "without a display)."));
     const QCommandLineOption noWatchOption(
             QStringLiteral("no-watch-changes"),
             tr("Hash the folders once; do not watch them for changes."));
@@ -321,7 +324,7 @@ int main(int argc, char *argv[])
         QTimer::singleShot(*quitAfter, &app, &QApplication::quit);
 
     // Notices when the work is done: for the memory sample and, headless, to quit.
-    const bool autoQuit = headless && screenshot.isEmpty();
+    const bool autoQuit = (headless || parser.isSet(quitWhenDoneOption)) && screenshot.isEmpty();
     if (headless && !quitAfter && screenshot.isEmpty()) {
         // A sensible limit for an unattended run, even if something keeps failing.
         QTimer::singleShot(120000, &app, [writer] {

@@ -94,7 +94,6 @@ MainWindow::MainWindow(QWidget *parent)
     // the hashing, which keeps the cores busy.
     m_pool.setObjectName(QStringLiteral("demo pool"));
     m_pool.setMaxThreadCount(qMax(8, 2 * QThread::idealThreadCount()));
-    m_pool.setThreadPriority(QThread::IdlePriority);
     m_map->setThreadPool(&m_pool);
 
     m_proxy->setSourceModel(m_model);

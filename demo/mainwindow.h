@@ -121,10 +121,10 @@ private:
     QStringList selectedNames() const;
 
     /*
-        The pool the map runs operations on. Its threads run at idle priority (SCHED_IDLE
-        on Linux), so hashing on every core never takes the CPU from the GUI thread: the
-        window stays responsive however much work there is. Declared before the map, so
-        it outlives it.
+        The pool the map runs operations on. Every operation of the demo first lowers its
+        pool thread's priority (makeCurrentThreadBackground()), so hashing on every core
+        does not take the CPU from the GUI thread. Declared before the map, so it
+        outlives it.
     */
     QThreadPool m_pool;
     GoRoutineMap *m_map;

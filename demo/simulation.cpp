@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "simulation.h"
 
+#include "background.h"
+
 #include <goroutinemap/goroutinemap.h>
 
 #include <QCoreApplication>
@@ -36,6 +38,7 @@ Simulation::~Simulation() = default;
 
 Error Simulation::simulate(OperationContext &context, const SimulatedOperation &op)
 {
+    makeCurrentThreadBackground();
     using namespace std::chrono;
     const auto start = Clock::now();
     const auto end = start + op.duration;
