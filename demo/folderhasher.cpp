@@ -22,11 +22,6 @@ namespace goroutinemap::demo {
 
 namespace {
 
-QString trHasher(const char *text)
-{
-    return QCoreApplication::translate("goroutinemap::demo::FolderHasher", text);
-}
-
 /*
     A read-only view of an open file that QCryptographicHash::addData(QIODevice *) can
     stream from: every read reports progress to the operation's context and a requested
@@ -376,10 +371,10 @@ Error FolderHasher::hashFile(const QString &path, OperationContext *context, QBy
 {
     const QFileInfo info(path);
     if (info.exists() && !info.isFile()) // a FIFO or device would block or never end
-        return Error(trHasher("not a regular file"));
+        return Error(tr("not a regular file"));
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
-        return Error(trHasher("cannot open: %1").arg(file.errorString()));
+        return Error(tr("cannot open: %1").arg(file.errorString()));
     const qint64 size = file.size();
     if (context && size > 0)
         context->setStatus(QLocale().formattedDataSize(size));
@@ -389,9 +384,9 @@ Error FolderHasher::hashFile(const QString &path, OperationContext *context, QBy
     QCryptographicHash hash(QCryptographicHash::Sha256);
     hash.addData(&device);
     if (device.wasCanceled())
-        return Error(trHasher("canceled"));
+        return Error(tr("canceled"));
     if (device.hadError())
-        return Error(trHasher("read error: %1").arg(device.errorString()));
+        return Error(tr("read error: %1").arg(device.errorString()));
     if (digest)
         *digest = hash.result();
     if (bytes)

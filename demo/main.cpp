@@ -14,6 +14,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -33,12 +34,11 @@ using namespace goroutinemap::demo;
 
 namespace {
 
-const char *const trContext = "goroutinemap::demo::main";
-
-QString tr(const char *text)
+// The translation context of the command line's texts.
+struct CommandLine
 {
-    return QCoreApplication::translate(trContext, text);
-}
+    Q_DECLARE_TR_FUNCTIONS(CommandLine)
+};
 
 // The folder watched with no arguments: present on every Debian machine.
 QString defaultFolder()
@@ -82,7 +82,7 @@ std::optional<int> intValue(const QCommandLineParser &parser, const QCommandLine
     const int value = parser.value(option).toInt(&ok);
     if (!ok || value < min) {
         std::fprintf(stderr, "%s\n",
-                     qPrintable(tr("Invalid value for --%1: %2")
+                     qPrintable(CommandLine::tr("Invalid value for --%1: %2")
                                         .arg(option.names().constFirst(), parser.value(option))));
         std::exit(2);
     }
@@ -154,71 +154,80 @@ int main(int argc, char *argv[])
     if (!translations::install(language))
         std::fprintf(
                 stderr, "%s\n",
-                qPrintable(tr("No translation for language \"%1\"; using English.").arg(language)));
-    QApplication::setApplicationDisplayName(tr("GoRoutineMap Demo"));
+                qPrintable(CommandLine::tr("No translation for language \"%1\"; using English.")
+                                   .arg(language)));
+    QApplication::setApplicationDisplayName(CommandLine::tr("GoRoutineMap Demo"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(tr("Shows a GoRoutineMap at work: operations run by name on a "
-                                        "thread pool, never two of one "
-                                        "name at once; failed names back off exponentially.\n"
-                                        "Without arguments it runs a simulation and hashes %1.\n"
-                                        "Without a display it renders offscreen, prints every "
-                                        "event and quits when the work is done.")
-                                             .arg(defaultFolder()));
+    parser.setApplicationDescription(
+            CommandLine::tr("Shows a GoRoutineMap at work: operations run by name on a "
+                            "thread pool, never two of one "
+                            "name at once; failed names back off exponentially.\n"
+                            "Without arguments it runs a simulation and hashes %1.\n"
+                            "Without a display it renders offscreen, prints every "
+                            "event and quits when the work is done.")
+                    .arg(defaultFolder()));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption watchOption(
             QStringLiteral("watch"),
-            tr("Hash every file under <dir> (SHA-256) and re-hash changed files. "
-               "May be given more than once."),
-            tr("dir"));
+            CommandLine::tr("Hash every file under <dir> (SHA-256) and re-hash changed files. "
+                            "May be given more than once."),
+            CommandLine::tr("dir"));
     const QCommandLineOption burstOption(
             QStringLiteral("burst"),
-            tr("Run <n> simulated operations over a few names, some failing."), tr("n"));
-    const QCommandLineOption noBackoffOption(QStringLiteral("no-backoff"),
-                                             tr("Start with exponential backoff off."));
+            CommandLine::tr("Run <n> simulated operations over a few names, some failing."),
+            CommandLine::tr("n"));
+    const QCommandLineOption noBackoffOption(
+            QStringLiteral("no-backoff"), CommandLine::tr("Start with exponential backoff off."));
     const QCommandLineOption langOption(
             QStringLiteral("lang"),
-            tr("Use the translation for <code> (e.g. de) instead of the system's."), tr("code"));
+            CommandLine::tr("Use the translation for <code> (e.g. de) instead of the system's."),
+            CommandLine::tr("code"));
     const QCommandLineOption logOption(
             QStringLiteral("log-events"),
-            tr("Print every event as one JSON object per line on standard output."));
+            CommandLine::tr("Print every event as one JSON object per line on standard output."));
     const QCommandLineOption screenshotOption(
-            QStringLiteral("screenshot"), tr("Save a PNG of the main window to <file>, then quit."),
-            tr("file"));
+            QStringLiteral("screenshot"),
+            CommandLine::tr("Save a PNG of the main window to <file>, then quit."),
+            CommandLine::tr("file"));
     const QCommandLineOption screenshotAfterOption(
             QStringLiteral("screenshot-after"),
-            tr("Take the screenshot after <ms> milliseconds (default 2500)."), tr("ms"),
-            QStringLiteral("2500"));
+            CommandLine::tr("Take the screenshot after <ms> milliseconds (default 2500)."),
+            CommandLine::tr("ms"), QStringLiteral("2500"));
     const QCommandLineOption quitAfterOption(QStringLiteral("quit-after"),
-                                             tr("Quit after <ms> milliseconds."), tr("ms"));
+                                             CommandLine::tr("Quit after <ms> milliseconds."),
+                                             CommandLine::tr("ms"));
     const QCommandLineOption stallsOption(
             QStringLiteral("report-stalls"),
-            tr("Measure the longest event-loop stall (10 ms timer) and memory; "
-               "print them at exit."));
+            CommandLine::tr("Measure the longest event-loop stall (10 ms timer) and memory; "
+                            "print them at exit."));
     const QCommandLineOption maxPendingOption(
             QStringLiteral("max-pending"),
-            tr("Hash at most <n> files at once, the rest wait (0: all at "
-               "once; default 16)."),
-            tr("n"));
+            CommandLine::tr("Hash at most <n> files at once, the rest wait (0: all at "
+                            "once; default 16)."),
+            CommandLine::tr("n"));
     const QCommandLineOption retriesOption(
             QStringLiteral("retries"),
-            tr("Retry a file that failed <n> times, each when its backoff "
-               "ends (default 3)."),
-            tr("n"));
+            CommandLine::tr("Retry a file that failed <n> times, each when its backoff "
+                            "ends (default 3)."),
+            CommandLine::tr("n"));
     const QCommandLineOption threadsOption(QStringLiteral("threads"),
-                                           tr("Run at most <n> operations at once."), tr("n"));
+                                           CommandLine::tr("Run at most <n> operations at once."),
+                                           CommandLine::tr("n"));
     const QCommandLineOption simulateOption(
             QStringLiteral("simulate"),
-            tr("Run the simulation even when --watch or --burst is given."));
-    const QCommandLineOption quitWhenDoneOption(QStringLiteral("quit-when-done"),
-                                                tr("Quit once the work given is done (the default "
-                                                   "without a display)."));
+            CommandLine::tr("Run the simulation even when --watch or --burst is given."));
+    const QCommandLineOption quitWhenDoneOption(
+            QStringLiteral("quit-when-done"),
+            CommandLine::tr("Quit once the work given is done (the default "
+                            "without a display)."));
     const QCommandLineOption noWatchOption(
             QStringLiteral("no-watch-changes"),
-            tr("Hash the folders once; do not watch them for changes."));
+            CommandLine::tr("Hash the folders once; do not watch them for changes."));
     const QCommandLineOption seedOption(QStringLiteral("seed"),
-                                        tr("Seed the simulation's random numbers."), tr("n"));
+                                        CommandLine::tr("Seed the simulation's random numbers."),
+                                        CommandLine::tr("n"));
     parser.addOptions({watchOption, burstOption, noBackoffOption, langOption, logOption,
                        screenshotOption, screenshotAfterOption, quitAfterOption, stallsOption,
                        maxPendingOption, retriesOption, threadsOption, simulateOption,
@@ -228,7 +237,8 @@ int main(int argc, char *argv[])
     QStringList folders = parser.values(watchOption);
     for (const QString &folder : std::as_const(folders)) {
         if (!QFileInfo(folder).isDir()) {
-            std::fprintf(stderr, "%s\n", qPrintable(tr("Not a folder: %1").arg(folder)));
+            std::fprintf(stderr, "%s\n",
+                         qPrintable(CommandLine::tr("Not a folder: %1").arg(folder)));
             return 2;
         }
     }
@@ -308,7 +318,8 @@ int main(int argc, char *argv[])
             const QPixmap pixmap = window.grab();
             if (pixmap.isNull() || !pixmap.save(screenshot, "PNG")) {
                 std::fprintf(stderr, "%s\n",
-                             qPrintable(tr("Could not save the screenshot to %1").arg(screenshot)));
+                             qPrintable(CommandLine::tr("Could not save the screenshot to %1")
+                                                .arg(screenshot)));
                 exitCode = 1;
             } else if (writer) {
                 writer->writeRecord(
@@ -329,8 +340,9 @@ int main(int argc, char *argv[])
         // A sensible limit for an unattended run, even if something keeps failing.
         QTimer::singleShot(120000, &app, [writer] {
             if (writer)
-                writer->writeRecord(QStringLiteral("note"),
-                                    {{QStringLiteral("text"), tr("time limit reached")}});
+                writer->writeRecord(
+                        QStringLiteral("note"),
+                        {{QStringLiteral("text"), CommandLine::tr("time limit reached")}});
             QApplication::quit();
         });
     }
