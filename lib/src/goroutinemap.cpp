@@ -385,6 +385,11 @@ void GoRoutineMapPrivate::notifyWaiters()
 {
     if (waiters.load() == 0)
         return;
+    // Waiters wait for no pending name (isIdle) or no name at all (isEmpty, which implies
+    // isIdle); anything timed they wake for by themselves. Waking them while names are still
+    // pending would cost a context switch per finished operation for nothing.
+    if (!isIdle())
+        return;
     // Taking the mutex orders this wake-up after a waiter's check of the counters.
     { std::lock_guard lock(waitMutex); }
     waitCondition.notify_all();
