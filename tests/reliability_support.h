@@ -44,7 +44,8 @@ public:
     bool tryAcquire(int n = 1, int timeoutMs = kTimeoutMs)
     {
         std::unique_lock lock(m_mutex);
-        if (!m_cond.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return m_count >= n; }))
+        if (!m_cond.wait_for(lock, std::chrono::milliseconds(timeoutMs),
+                             [&] { return m_count >= n; }))
             return false;
         m_count -= n;
         return true;
@@ -87,7 +88,10 @@ public:
             s->released.tryAcquire(1, 120000);
         };
     }
-    bool waitEntered(int n = 1, int timeoutMs = kTimeoutMs) { return d->entered.tryAcquire(n, timeoutMs); }
+    bool waitEntered(int n = 1, int timeoutMs = kTimeoutMs)
+    {
+        return d->entered.tryAcquire(n, timeoutMs);
+    }
     void open(int n = 1) { d->released.release(n); }
 
 private:

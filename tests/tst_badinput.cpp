@@ -47,7 +47,8 @@ BackoffPolicy longPolicy()
 // Same code units, not merely equal after some normalisation or conversion.
 bool sameCodeUnits(const QString &a, const QString &b)
 {
-    return a.size() == b.size() && std::memcmp(a.utf16(), b.utf16(), size_t(a.size()) * sizeof(char16_t)) == 0;
+    return a.size() == b.size()
+            && std::memcmp(a.utf16(), b.utf16(), size_t(a.size()) * sizeof(char16_t)) == 0;
 }
 
 QString describe(const QString &name)
@@ -69,8 +70,7 @@ public:
     virtual ~Polymorphic() = default;
 };
 class DerivedPolymorphic : public Polymorphic
-{
-};
+{ };
 
 // Checks that a whole set of names coexists in the map, each refused only by its exact self,
 // and comes back unchanged through isOperationPending, operations(), errors and signals.
@@ -267,7 +267,8 @@ void tst_BadInput::nonBmpNames()
             QStringLiteral("\U0001F601"), // same high surrogate, different low one
             QStringLiteral("\U0001F468\u200D\U0001F469\u200D\U0001F467"), // a ZWJ family sequence
             QStringLiteral("\U0001F468\U0001F469\U0001F467"), // the same without joiners
-            QStringLiteral("\U0001D518\U0001D52B\U0001D526\U0001D520\U0001D52C\U0001D521\U0001D522"), // Fraktur
+            QStringLiteral("\U0001D518\U0001D52B\U0001D526\U0001D520\U0001D52C\U0001D521"
+                           "\U0001D522"), // Fraktur
             QStringLiteral("\U0010FFFF"), // the last code point
             QStringLiteral("\U00010000"), // the first non-BMP one
             QStringLiteral("a\U0001F600b"),
@@ -299,11 +300,14 @@ void tst_BadInput::failureTextWithBadUnicode()
 {
     GoRoutineMap map;
     QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
-    const QString loneSurrogateText = QStringLiteral("bad ") + QChar(char16_t(0xDC00)) + QStringLiteral(" text");
-    QVERIFY(!map.run(QStringLiteral("ill-formed text"), [loneSurrogateText] { return Error(loneSurrogateText); }));
+    const QString loneSurrogateText =
+            QStringLiteral("bad ") + QChar(char16_t(0xDC00)) + QStringLiteral(" text");
+    QVERIFY(!map.run(QStringLiteral("ill-formed text"),
+                     [loneSurrogateText] { return Error(loneSurrogateText); }));
     QVERIFY(!map.run(QStringLiteral("invalid utf-8 what()"),
                      []() -> Error { throw std::runtime_error("\xff\xfe not UTF-8 \xc3"); }));
-    QVERIFY(!map.run(QStringLiteral("empty what()"), []() -> Error { throw std::runtime_error(""); }));
+    QVERIFY(!map.run(QStringLiteral("empty what()"),
+                     []() -> Error { throw std::runtime_error(""); }));
     QVERIFY(!map.run(QStringLiteral("embedded nul"), []() -> Error {
         throw std::runtime_error(std::string("before\0after", 12));
     }));
@@ -323,7 +327,16 @@ void tst_BadInput::failureTextWithBadUnicode()
     QCOMPARE(map.count(), 0);
 }
 
-enum class Thrown { Int, CString, Custom, QStringValue, StdString, NullPtr, PolymorphicNonStd, ExceptionPtr };
+enum class Thrown {
+    Int,
+    CString,
+    Custom,
+    QStringValue,
+    StdString,
+    NullPtr,
+    PolymorphicNonStd,
+    ExceptionPtr
+};
 
 void tst_BadInput::nonStdException_data()
 {
@@ -334,18 +347,19 @@ void tst_BadInput::nonStdException_data()
         const char *name;
         Thrown what;
     } rows[] = {
-        {"int", Thrown::Int},
-        {"const char *", Thrown::CString},
-        {"struct", Thrown::Custom},
-        {"QString", Thrown::QStringValue},
-        {"std::string", Thrown::StdString},
-        {"nullptr", Thrown::NullPtr},
-        {"polymorphic non-std class", Thrown::PolymorphicNonStd},
-        {"rethrown exception_ptr of an int", Thrown::ExceptionPtr},
+            {"int", Thrown::Int},
+            {"const char *", Thrown::CString},
+            {"struct", Thrown::Custom},
+            {"QString", Thrown::QStringValue},
+            {"std::string", Thrown::StdString},
+            {"nullptr", Thrown::NullPtr},
+            {"polymorphic non-std class", Thrown::PolymorphicNonStd},
+            {"rethrown exception_ptr of an int", Thrown::ExceptionPtr},
     };
     for (bool withContext : {false, true}) {
         for (const auto &row : rows)
-            QTest::addRow("%s%s", row.name, withContext ? ", context" : "") << int(row.what) << withContext;
+            QTest::addRow("%s%s", row.name, withContext ? ", context" : "")
+                    << int(row.what) << withContext;
     }
 }
 
@@ -385,10 +399,11 @@ void tst_BadInput::nonStdException()
     QSignalSpy finished(&map, &GoRoutineMap::operationFinished);
     const QString name = QStringLiteral("thrower");
     const Error accepted = withContext
-            ? map.run(name, [what](OperationContext &ctx) -> Error {
-                  ctx.setProgress(10);
-                  throwIt(Thrown(what));
-              })
+            ? map.run(name,
+                      [what](OperationContext &ctx) -> Error {
+                          ctx.setProgress(10);
+                          throwIt(Thrown(what));
+                      })
             : map.run(name, [what]() -> Error { throwIt(Thrown(what)); });
     QVERIFY(!accepted);
     QVERIFY(failed.wait(kTimeoutMs) || failed.count() == 1);
@@ -416,12 +431,13 @@ void tst_BadInput::throwAfterCancellationIsCanceled()
     QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
     QSignalSpy canceled(&map, &GoRoutineMap::operationCanceled);
     Gate gate;
-    QVERIFY(!map.run(QStringLiteral("cancel then throw"), [b = gate.blocker()](OperationContext &ctx) -> Error {
-        b();
-        if (ctx.isCancellationRequested())
-            throw NotAnException{1};
-        return Error();
-    }));
+    QVERIFY(!map.run(QStringLiteral("cancel then throw"),
+                     [b = gate.blocker()](OperationContext &ctx) -> Error {
+                         b();
+                         if (ctx.isCancellationRequested())
+                             throw NotAnException{1};
+                         return Error();
+                     }));
     QVERIFY(gate.waitEntered());
     QVERIFY(map.cancel(QStringLiteral("cancel then throw")));
     gate.open();
@@ -477,7 +493,8 @@ void tst_BadInput::operationReturnsAfterOwnerThreadFinished()
     gate.open();
     QVERIFY(map->waitForCompletion(QDeadlineTimer(kTimeoutMs)));
     QVERIFY(!map->isOperationPending(QStringLiteral("outlives its thread")));
-    QCOMPARE(map->operationInfo(QStringLiteral("outlives its thread")).state, OperationInfo::State::BackingOff);
+    QCOMPARE(map->operationInfo(QStringLiteral("outlives its thread")).state,
+             OperationInfo::State::BackingOff);
     QCOMPARE(map->count(), 1);
     {
         std::lock_guard lock(*deliveredMutex);
@@ -512,7 +529,8 @@ void tst_BadInput::operationReturnsAfterOwnerThreadFinishedThenMapDeleted()
     QThread thread;
     auto *map = new GoRoutineMap(false);
     auto late = std::make_shared<std::atomic<int>>(0);
-    QObject::connect(map, &GoRoutineMap::operationFinished, map, [late](const QString &) { ++*late; });
+    QObject::connect(map, &GoRoutineMap::operationFinished, map,
+                     [late](const QString &) { ++*late; });
     map->moveToThread(&thread);
     thread.start();
     QVERIFY(!map->run(QStringLiteral("still running"), [b = gate.blocker()] {

@@ -54,7 +54,8 @@ struct SignalCounter
             ++afterDeath;
     }
 
-    void connectAll(GoRoutineMap *map, QObject *receiver, Qt::ConnectionType type = Qt::AutoConnection)
+    void connectAll(GoRoutineMap *map, QObject *receiver,
+                    Qt::ConnectionType type = Qt::AutoConnection)
     {
         auto h = [this](const QString &) { hit(); };
         QObject::connect(map, &GoRoutineMap::operationQueued, receiver, h, type);
@@ -64,8 +65,8 @@ struct SignalCounter
         QObject::connect(map, &GoRoutineMap::operationRemoved, receiver, h, type);
         QObject::connect(map, &GoRoutineMap::backoffExpired, receiver, h, type);
         QObject::connect(
-                map, &GoRoutineMap::operationFailed, receiver, [this](const QString &, const Error &) { hit(); },
-                type);
+                map, &GoRoutineMap::operationFailed, receiver,
+                [this](const QString &, const Error &) { hit(); }, type);
         QObject::connect(
                 map, &GoRoutineMap::operationProgress, receiver,
                 [this](const QString &, int, const QString &) { hit(); }, type);
@@ -169,15 +170,18 @@ void tst_Lifetime::destroyWhileRunningAndQueued()
         auto entered = std::make_shared<Semaphore>();
         auto returned = std::make_shared<std::atomic<int>>(0);
         auto stubbornMayGo = std::make_shared<Semaphore>();
-        QVERIFY(!map->run(QStringLiteral("cooperative"), [entered, returned, stubbornMayGo](OperationContext &ctx) {
-            entered->release();
-            QDeadlineTimer limit(120000);
-            while (!ctx.isCancellationRequested() && !limit.hasExpired())
-                std::this_thread::yield();
-            stubbornMayGo->release(); // the destructor has begun: let the stubborn one finish
-            ++*returned;
-            return Error();
-        }));
+        QVERIFY(!map->run(
+                QStringLiteral("cooperative"),
+                [entered, returned, stubbornMayGo](OperationContext &ctx) {
+                    entered->release();
+                    QDeadlineTimer limit(120000);
+                    while (!ctx.isCancellationRequested() && !limit.hasExpired())
+                        std::this_thread::yield();
+                    stubbornMayGo
+                            ->release(); // the destructor has begun: let the stubborn one finish
+                    ++*returned;
+                    return Error();
+                }));
         QVERIFY(!map->run(QStringLiteral("stubborn"), [entered, returned, stubbornMayGo] {
             entered->release();
             stubbornMayGo->tryAcquire(1, 120000);
@@ -337,7 +341,8 @@ void tst_Lifetime::destroyWhileReceiversInOtherThreadAreDeleted()
             connect(map.get(), &GoRoutineMap::operationStarted, r, h);
             connect(map.get(), &GoRoutineMap::operationFinished, r, h);
             connect(map.get(), &GoRoutineMap::backoffExpired, r, h);
-            connect(map.get(), &GoRoutineMap::operationFailed, r, [r](const QString &, const Error &) { r->hit(); });
+            connect(map.get(), &GoRoutineMap::operationFailed, r,
+                    [r](const QString &, const Error &) { r->hit(); });
             connect(map.get(), &GoRoutineMap::operationProgress, r,
                     [r](const QString &, int, const QString &) { r->hit(); });
             r->moveToThread(&receiverThread);
@@ -402,7 +407,8 @@ void tst_Lifetime::destroyFromSignalHandler()
                 else if (variant == 1)
                     map->deleteLater();
                 else
-                    QMetaObject::invokeMethod(&receiver, [map] { delete map; }, Qt::QueuedConnection);
+                    QMetaObject::invokeMethod(
+                            &receiver, [map] { delete map; }, Qt::QueuedConnection);
             }
         });
         for (int i = 0; i < 30; ++i)
@@ -465,7 +471,8 @@ void tst_Lifetime::joinedFuturesFinishOnDestruction()
     futures << map->runOrJoin(QStringLiteral("running"), [entered, raw] {
         entered->release();
         QDeadlineTimer limit(120000);
-        while (!raw->operationInfo(QStringLiteral("running")).cancellationRequested && !limit.hasExpired())
+        while (!raw->operationInfo(QStringLiteral("running")).cancellationRequested
+               && !limit.hasExpired())
             std::this_thread::yield();
         return Error();
     });
@@ -473,14 +480,16 @@ void tst_Lifetime::joinedFuturesFinishOnDestruction()
     futures << map->runOrJoin(QStringLiteral("running"), [] { return Error(); }); // joins it
     for (int i = 0; i < 5; ++i) {
         futures << map->runOrJoin(QStringLiteral("queued-%1").arg(i), [] { return Error(); });
-        futures << map->runOrJoin(QStringLiteral("queued-%1").arg(i), [] { return Error(); }); // joins
+        futures << map->runOrJoin(QStringLiteral("queued-%1").arg(i),
+                                  [] { return Error(); }); // joins
     }
     map.reset();
     for (int i = 0; i < futures.size(); ++i) {
         QVERIFY2(futures[i].isFinished(), qPrintable(QString::number(i)));
         const Error result = futures[i].result();
         if (i >= 1)
-            QVERIFY2(goroutinemap::isCanceled(result), qPrintable(QString::number(i) + result.message()));
+            QVERIFY2(goroutinemap::isCanceled(result),
+                     qPrintable(QString::number(i) + result.message()));
     }
 }
 
@@ -512,7 +521,8 @@ void tst_Lifetime::quitWithOperationsQueued()
     QFETCH(QString, mode);
     QByteArray out;
     const int code = runChild(mode, &out);
-    QVERIFY2(code == 0, qPrintable(QStringLiteral("exit code %1:\n").arg(code) + QString::fromLocal8Bit(out)));
+    QVERIFY2(code == 0,
+             qPrintable(QStringLiteral("exit code %1:\n").arg(code) + QString::fromLocal8Bit(out)));
     QVERIFY2(out.contains("queued operations started: 0"), out.constData());
     QVERIFY2(out.contains("clean exit"), out.constData());
 }
@@ -523,7 +533,8 @@ void tst_Lifetime::waitFromInsideOperation_data()
 {
     QTest::addColumn<int>("which");
     QTest::addColumn<bool>("sharedPool");
-    const char *names[] = {"wait()", "wait(deadline)", "waitForCompletion()", "waitForCompletion(deadline)"};
+    const char *names[] = {"wait()", "wait(deadline)", "waitForCompletion()",
+                           "waitForCompletion(deadline)"};
     for (bool shared : {false, true}) {
         for (int i = 0; i < 4; ++i)
             QTest::addRow("%s%s", names[i], shared ? ", shared pool" : "") << i << shared;
@@ -613,17 +624,20 @@ void tst_Lifetime::waitWithDeadlineOnMapThreadWhileOperationNeedsEventLoop()
     QObject inMapThread;
     auto calledBack = std::make_shared<std::atomic<bool>>(false);
     QVERIFY(!map.run(QStringLiteral("needs the event loop"), [&inMapThread, calledBack] {
-        QMetaObject::invokeMethod(&inMapThread, [calledBack] { *calledBack = true; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+                &inMapThread, [calledBack] { *calledBack = true; }, Qt::BlockingQueuedConnection);
         return Error();
     }));
     QElapsedTimer t;
     t.start();
-    const bool reached = forCompletion ? map.waitForCompletion(QDeadlineTimer(300)) : map.wait(QDeadlineTimer(300));
+    const bool reached = forCompletion ? map.waitForCompletion(QDeadlineTimer(300))
+                                       : map.wait(QDeadlineTimer(300));
     QVERIFY(!reached);
     QVERIFY(t.elapsed() >= 250);
     QVERIFY(t.elapsed() < 20000);
     QVERIFY(map.isOperationPending(QStringLiteral("needs the event loop")));
-    QVERIFY(reliability::pumpUntil([&] { return !map.isOperationPending(QStringLiteral("needs the event loop")); }));
+    QVERIFY(reliability::pumpUntil(
+            [&] { return !map.isOperationPending(QStringLiteral("needs the event loop")); }));
     QVERIFY(calledBack->load());
     QVERIFY(map.wait(QDeadlineTimer(kTimeoutMs)));
 }
@@ -771,7 +785,8 @@ int childMain(int argc, char **argv, const QString &mode)
         GoRoutineMap map;
         QObject inMapThread;
         map.run(QStringLiteral("needs the event loop"), [&inMapThread] {
-            QMetaObject::invokeMethod(&inMapThread, [] { }, Qt::BlockingQueuedConnection);
+            QMetaObject::invokeMethod(
+                    &inMapThread, [] {}, Qt::BlockingQueuedConnection);
             return Error();
         });
         printLine("waiting forever");

@@ -76,7 +76,8 @@ public:
     QByteArray report(const QString &problem) const
     {
         QStringList lines(m_lines.begin(), m_lines.end());
-        return (QStringLiteral("%1\nseed %2 (replay with GOROUTINEMAP_MODEL_SEED=%3); last steps:\n")
+        return (QStringLiteral(
+                        "%1\nseed %2 (replay with GOROUTINEMAP_MODEL_SEED=%3); last steps:\n")
                         .arg(problem)
                         .arg(m_seed)
                         .arg(m_baseSeed)
@@ -90,11 +91,11 @@ private:
     std::deque<QString> m_lines;
 };
 
-#define MODEL_CHECK(cond, what)                                                                              \
-    do {                                                                                                       \
-        if (!(cond))                                                                                           \
-            QFAIL(trail.report(what).constData());                                                             \
-    } while (false)
+#define MODEL_CHECK(cond, what)              \
+  do {                                       \
+    if (!(cond))                             \
+      QFAIL(trail.report(what).constData()); \
+  } while (false)
 
 // ================================================================================================
 // The backoff model: the window after n consecutive failures is initial * multiplier^(n-1),
@@ -283,23 +284,39 @@ void tst_ModelBased::backoffMatchesModel()
         const int action = int(rng() % 100);
         if (action < 30) {
             trail.add(step, QStringLiteral("fail"));
-            const QDateTime wall = wallEpoch.addMSecs(std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count());
+            const QDateTime wall = wallEpoch.addMSecs(
+                    std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count());
             real.update(Error(QStringLiteral("failure %1").arg(step)), now, wall);
             model.fail(now);
-            MODEL_CHECK(real.lastError().text() == QStringLiteral("failure %1").arg(step), "last error text");
+            MODEL_CHECK(real.lastError().text() == QStringLiteral("failure %1").arg(step),
+                        "last error text");
             MODEL_CHECK(real.lastErrorWallTime() == wall, "wall time of the failure");
         } else if (action < 70) {
             // Advance the virtual clock, often to exactly the window's edge or a hair around it.
             const nanoseconds left = model.left(now);
             nanoseconds by{0};
             switch (rng() % 7) {
-            case 0: by = nanoseconds(0); break;
-            case 1: by = nanoseconds(1); break;
-            case 2: by = left > nanoseconds(0) ? left : nanoseconds(0); break; // exactly at the boundary
-            case 3: by = left > nanoseconds(0) ? left + nanoseconds(1) : nanoseconds(1); break; // just past
-            case 4: by = left > nanoseconds(1) ? left - nanoseconds(1) : nanoseconds(0); break; // just before
-            case 5: by = milliseconds(rng() % 1000); break;
-            default: by = milliseconds(rng() % 4000000); break;
+            case 0:
+                by = nanoseconds(0);
+                break;
+            case 1:
+                by = nanoseconds(1);
+                break;
+            case 2:
+                by = left > nanoseconds(0) ? left : nanoseconds(0);
+                break; // exactly at the boundary
+            case 3:
+                by = left > nanoseconds(0) ? left + nanoseconds(1) : nanoseconds(1);
+                break; // just past
+            case 4:
+                by = left > nanoseconds(1) ? left - nanoseconds(1) : nanoseconds(0);
+                break; // just before
+            case 5:
+                by = milliseconds(rng() % 1000);
+                break;
+            default:
+                by = milliseconds(rng() % 4000000);
+                break;
             }
             now += by;
             trail.add(step, QStringLiteral("advance %1 ns").arg(by.count()));
@@ -309,14 +326,21 @@ void tst_ModelBased::backoffMatchesModel()
             const nanoseconds left = model.left(now);
             const bool refused = model.failures > 0 && left >= nanoseconds(0);
             MODEL_CHECK(goroutinemap::isExponentialBackoff(err) == refused,
-                        QStringLiteral("refused %1, model %2 (left %3 ns)").arg(err.isError()).arg(refused).arg(left.count()));
-            MODEL_CHECK(refused || !err.isError(), QStringLiteral("unexpected error %1").arg(err.message()));
+                        QStringLiteral("refused %1, model %2 (left %3 ns)")
+                                .arg(err.isError())
+                                .arg(refused)
+                                .arg(left.count()));
+            MODEL_CHECK(refused || !err.isError(),
+                        QStringLiteral("unexpected error %1").arg(err.message()));
             if (refused) {
                 MODEL_CHECK(err.operationName() == name, "refusal names the operation");
-                MODEL_CHECK(err.failureCount() == int(model.failures), "failure count in the refusal");
+                MODEL_CHECK(err.failureCount() == int(model.failures),
+                            "failure count in the refusal");
                 MODEL_CHECK(err.durationBeforeRetry() == model.window, "window in the refusal");
                 MODEL_CHECK(err.retryAfter() == std::chrono::ceil<milliseconds>(left),
-                            QStringLiteral("retryAfter %1 ms, model %2 ns").arg(err.retryAfter().count()).arg(left.count()));
+                            QStringLiteral("retryAfter %1 ms, model %2 ns")
+                                    .arg(err.retryAfter().count())
+                                    .arg(left.count()));
                 MODEL_CHECK(err.retryAfter().count() >= 0, "negative retryAfter");
             }
         } else if (action < 97) {
@@ -326,23 +350,30 @@ void tst_ModelBased::backoffMatchesModel()
         } else {
             model.policy = randomPolicy(rng);
             real.setPolicy(model.policy);
-            trail.add(step, QStringLiteral("policy %1 ms x%2 max %3 ms")
-                                    .arg(model.policy.initialDelay().count())
-                                    .arg(model.policy.multiplier())
-                                    .arg(model.policy.maximumDelay().count()));
+            trail.add(step,
+                      QStringLiteral("policy %1 ms x%2 max %3 ms")
+                              .arg(model.policy.initialDelay().count())
+                              .arg(model.policy.multiplier())
+                              .arg(model.policy.maximumDelay().count()));
         }
         // The whole observable state after every step.
         MODEL_CHECK(real.failureCount() == model.failures,
-                    QStringLiteral("failureCount %1, model %2").arg(real.failureCount()).arg(model.failures));
+                    QStringLiteral("failureCount %1, model %2")
+                            .arg(real.failureCount())
+                            .arg(model.failures));
         const bool inexact = std::floor(model.policy.multiplier()) != model.policy.multiplier();
         const qint64 diff = std::abs(real.durationBeforeRetry().count() - model.window.count());
         MODEL_CHECK(diff == 0 || (inexact && diff <= 1),
-                    QStringLiteral("window %1 ms, model %2 ms").arg(real.durationBeforeRetry().count()).arg(model.window.count()));
+                    QStringLiteral("window %1 ms, model %2 ms")
+                            .arg(real.durationBeforeRetry().count())
+                            .arg(model.window.count()));
         if (diff != 0)
-            model.window = real.durationBeforeRetry(); // accept float rounding, keep comparing the rest exactly
+            model.window = real.durationBeforeRetry(); // accept float rounding, keep comparing the
+                                                       // rest exactly
         MODEL_CHECK(real.durationBeforeRetry().count() >= 0, "negative window");
         // A new policy applies from the next failure on: the current window keeps its cap.
-        MODEL_CHECK(real.durationBeforeRetry() <= model.windowCap || model.failures == 0, "window above the cap");
+        MODEL_CHECK(real.durationBeforeRetry() <= model.windowCap || model.failures == 0,
+                    "window above the cap");
         if (model.failures > 0) {
             MODEL_CHECK(real.lastErrorTime() == model.lastFailure, "time of the last failure");
             MODEL_CHECK(real.retryDeadline() == model.lastFailure + model.window, "retry deadline");
@@ -384,9 +415,12 @@ void tst_ModelBased::millionFailuresHoldAtMaximum()
     for (qint64 i = 1; i <= 1000000; ++i) {
         b.update(err, now, wall);
         const milliseconds w = b.durationBeforeRetry();
-        if (w < previous || w.count() < 0 || (initialMs > 0 && w.count() == 0) || w.count() > maximumMs
-            || (reachedAt && w.count() != maximumMs)) {
-            QFAIL(qPrintable(QStringLiteral("failure %1: window %2 ms after %3 ms").arg(i).arg(w.count()).arg(previous.count())));
+        if (w < previous || w.count() < 0 || (initialMs > 0 && w.count() == 0)
+            || w.count() > maximumMs || (reachedAt && w.count() != maximumMs)) {
+            QFAIL(qPrintable(QStringLiteral("failure %1: window %2 ms after %3 ms")
+                                     .arg(i)
+                                     .arg(w.count())
+                                     .arg(previous.count())));
         }
         if (!reachedAt && w.count() == maximumMs)
             reachedAt = i;
@@ -397,7 +431,8 @@ void tst_ModelBased::millionFailuresHoldAtMaximum()
         QVERIFY2(reachedAt > 0, "the maximum was never reached");
     else if (multiplier == 1.0)
         QCOMPARE(previous.count(), initialMs);
-    QCOMPARE(policy.delayForFailure(std::numeric_limits<qint64>::max()).count() >= previous.count(), true);
+    QCOMPARE(policy.delayForFailure(std::numeric_limits<qint64>::max()).count() >= previous.count(),
+             true);
 }
 
 // --- GoRoutineMap against its model -----------------------------------------------------------
@@ -448,11 +483,12 @@ void tst_ModelBased::mapMatchesModel()
     connect(&map, &GoRoutineMap::operationFinished, &receiver, record('F'));
     connect(&map, &GoRoutineMap::operationCanceled, &receiver, record('C'));
     connect(&map, &GoRoutineMap::operationRemoved, &receiver, record('R'));
-    connect(&map, &GoRoutineMap::operationFailed, &receiver, [&](const QString &name, const Error &err) {
-        if (err.kind() != Error::Kind::OperationFailed || err.operationName() != name)
-            delivered.push_back({-1, '!'});
-        delivered.push_back({QStringView(name).mid(6).toInt(), 'X'});
-    });
+    connect(&map, &GoRoutineMap::operationFailed, &receiver,
+            [&](const QString &name, const Error &err) {
+                if (err.kind() != Error::Kind::OperationFailed || err.operationName() != name)
+                    delivered.push_back({-1, '!'});
+                delivered.push_back({QStringView(name).mid(6).toInt(), 'X'});
+            });
 
     // The model.
     std::array<ModelName, kNames> model{};
@@ -460,7 +496,8 @@ void tst_ModelBased::mapMatchesModel()
     int running = 0;
     int nextId = 0;
     std::map<int, std::vector<QFuture<Error>>> joined; // futures of each run, by run id
-    std::vector<std::pair<QFuture<Error>, Error::Kind>> finishedFutures; // to check, with their expected kind
+    std::vector<std::pair<QFuture<Error>, Error::Kind>>
+            finishedFutures; // to check, with their expected kind
 
     auto startNextQueued = [&](std::vector<Expected> &expect) {
         while (running < kPoolThreads && !poolQueue.empty()) {
@@ -502,7 +539,8 @@ void tst_ModelBased::mapMatchesModel()
         runs.erase(id);
     };
     // run() or runOrJoin() of name n: the model's verdict, and the new run if accepted.
-    auto startRun = [&](int n, bool context, std::vector<Expected> &expect, Error::Kind *refusal) -> std::shared_ptr<Run> {
+    auto startRun = [&](int n, bool context, std::vector<Expected> &expect,
+                        Error::Kind *refusal) -> std::shared_ptr<Run> {
         ModelName &m = model[size_t(n)];
         if (m.pending) {
             *refusal = Error::Kind::AlreadyExists;
@@ -549,7 +587,10 @@ void tst_ModelBased::mapMatchesModel()
             const bool context = rng() % 2;
             Error::Kind refusal;
             std::shared_ptr<Run> r = startRun(n, context, expect, &refusal);
-            trail.add(step, QStringLiteral("run %1%2 -> %3").arg(name, context ? QStringLiteral(" (context)") : QString()).arg(int(refusal)));
+            trail.add(step,
+                      QStringLiteral("run %1%2 -> %3")
+                              .arg(name, context ? QStringLiteral(" (context)") : QString())
+                              .arg(int(refusal)));
             Error err;
             if (r) {
                 err = context ? map.run(name, [r](OperationContext &ctx) { return r->body(&ctx); })
@@ -557,7 +598,8 @@ void tst_ModelBased::mapMatchesModel()
             } else {
                 err = map.run(name, [] { return Error(QStringLiteral("must never run")); });
             }
-            MODEL_CHECK(err.kind() == refusal, QStringLiteral("run returned %1").arg(err.message()));
+            MODEL_CHECK(err.kind() == refusal,
+                        QStringLiteral("run returned %1").arg(err.message()));
             if (err.isError()) {
                 MODEL_CHECK(err.operationName() == name, "refusal names the operation");
                 if (refusal == Error::Kind::ExponentialBackoff)
@@ -568,16 +610,20 @@ void tst_ModelBased::mapMatchesModel()
             // runOrJoin: joins a pending run, or starts one like run().
             trail.add(step, QStringLiteral("runOrJoin %1").arg(name));
             if (m.pending) {
-                joined[m.runId].push_back(map.runOrJoin(name, [] { return Error(QStringLiteral("must never run")); }));
+                joined[m.runId].push_back(map.runOrJoin(
+                        name, [] { return Error(QStringLiteral("must never run")); }));
             } else {
                 Error::Kind refusal;
                 std::shared_ptr<Run> r = startRun(n, false, expect, &refusal);
-                QFuture<Error> f = map.runOrJoin(name, [r] { return r ? r->body(nullptr) : Error(); });
+                QFuture<Error> f =
+                        map.runOrJoin(name, [r] { return r ? r->body(nullptr) : Error(); });
                 if (r) {
                     joined[r->id].push_back(f);
                 } else {
                     MODEL_CHECK(f.isFinished(), "a refused runOrJoin returns a finished future");
-                    MODEL_CHECK(f.result().kind() == refusal, QStringLiteral("runOrJoin refused with %1").arg(f.result().message()));
+                    MODEL_CHECK(
+                            f.result().kind() == refusal,
+                            QStringLiteral("runOrJoin refused with %1").arg(f.result().message()));
                 }
             }
             ++counts[1];
@@ -592,11 +638,15 @@ void tst_ModelBased::mapMatchesModel()
             ModelName &t = model[size_t(target)];
             const std::shared_ptr<Run> r = runs.at(t.runId);
             const Run::Outcome how = Run::Outcome(1 + rng() % 4);
-            trail.add(step, QStringLiteral("complete %1 with %2%3").arg(nameOf(target)).arg(int(how)).arg(t.cancelRequested ? QStringLiteral(" (canceled)") : QString()));
+            trail.add(step,
+                      QStringLiteral("complete %1 with %2%3")
+                              .arg(nameOf(target))
+                              .arg(int(how))
+                              .arg(t.cancelRequested ? QStringLiteral(" (canceled)") : QString()));
             const bool cancelRequested = t.cancelRequested;
             const Error::Kind kind = cancelRequested ? Error::Kind::Canceled
-                    : how == Run::Succeed          ? Error::Kind::None
-                                                   : Error::Kind::OperationFailed;
+                    : how == Run::Succeed            ? Error::Kind::None
+                                                     : Error::Kind::OperationFailed;
             endRun(target, kind, expect);
             startNextQueued(expect);
             r->end(how);
@@ -605,19 +655,26 @@ void tst_ModelBased::mapMatchesModel()
             if (r->context) {
                 MODEL_CHECK(reliability::pumpUntil([&] {
                                 for (const Expected &e : delivered) {
-                                    if (e.name == target && (e.type == 'F' || e.type == 'X' || e.type == 'C'))
+                                    if (e.name == target
+                                        && (e.type == 'F' || e.type == 'X' || e.type == 'C'))
                                         return true;
                                 }
                                 return false;
                             }),
                             "no outcome signal");
                 std::lock_guard lock(r->mutex);
-                MODEL_CHECK(r->sawCancel == cancelRequested, "isCancellationRequested() inside the operation");
+                MODEL_CHECK(r->sawCancel == cancelRequested,
+                            "isCancellationRequested() inside the operation");
             }
             ++counts[2];
         } else if (action < 75) {
             const bool expected = m.pending;
-            trail.add(step, QStringLiteral("cancel %1 (%2)").arg(name, m.pending ? (m.started ? QStringLiteral("running") : QStringLiteral("queued")) : QStringLiteral("not pending")));
+            trail.add(step,
+                      QStringLiteral("cancel %1 (%2)")
+                              .arg(name,
+                                   m.pending ? (m.started ? QStringLiteral("running")
+                                                          : QStringLiteral("queued"))
+                                             : QStringLiteral("not pending")));
             if (m.pending && !m.started) {
                 const int id = m.runId;
                 poolQueue.erase(std::find(poolQueue.begin(), poolQueue.end(), id));
@@ -649,7 +706,8 @@ void tst_ModelBased::mapMatchesModel()
                 anyPending = anyPending || x.pending;
                 anyHeld = anyHeld || x.held;
             }
-            MODEL_CHECK(map.waitForCompletion(QDeadlineTimer(0)) == !anyPending, "waitForCompletion(0)");
+            MODEL_CHECK(map.waitForCompletion(QDeadlineTimer(0)) == !anyPending,
+                        "waitForCompletion(0)");
             MODEL_CHECK(map.wait(QDeadlineTimer(0)) == !anyHeld, "wait(0)");
             ++counts[5];
         } else {
@@ -663,10 +721,12 @@ void tst_ModelBased::mapMatchesModel()
         // expected signal has arrived -------------------------------------------------------
         for (const ModelName &x : model) {
             if (x.started)
-                MODEL_CHECK(runs.at(x.runId)->waitEntered(), QStringLiteral("run %1 never started").arg(x.runId));
+                MODEL_CHECK(runs.at(x.runId)->waitEntered(),
+                            QStringLiteral("run %1 never started").arg(x.runId));
         }
         MODEL_CHECK(reliability::pumpUntil([&] { return delivered.size() >= expect.size(); }),
-                    QStringLiteral("signals: expected %1, got %2").arg(signalsText(expect), signalsText(delivered)));
+                    QStringLiteral("signals: expected %1, got %2")
+                            .arg(signalsText(expect), signalsText(delivered)));
         reliability::flushEvents();
         // Same signals; per name in the same order (names interleave freely).
         for (int i = -1; i < kNames; ++i) {
@@ -678,10 +738,13 @@ void tst_ModelBased::mapMatchesModel()
             for (const Expected &x : delivered)
                 if (x.name == i)
                     d.push_back(x.type);
-            MODEL_CHECK(e == d, QStringLiteral("signals: expected %1, got %2").arg(signalsText(expect), signalsText(delivered)));
+            MODEL_CHECK(e == d,
+                        QStringLiteral("signals: expected %1, got %2")
+                                .arg(signalsText(expect), signalsText(delivered)));
         }
         MODEL_CHECK(delivered.size() == expect.size(),
-                    QStringLiteral("signals: expected %1, got %2").arg(signalsText(expect), signalsText(delivered)));
+                    QStringLiteral("signals: expected %1, got %2")
+                            .arg(signalsText(expect), signalsText(delivered)));
 
         // --- compare the whole observable state -------------------------------------------------
         int pending = 0;
@@ -691,31 +754,55 @@ void tst_ModelBased::mapMatchesModel()
             pending += x.pending ? 1 : 0;
             held += x.held ? 1 : 0;
             const OperationInfo info = map.operationInfo(nameOf(i));
-            MODEL_CHECK(info.isValid() == x.held, QStringLiteral("%1 held: %2, model %3").arg(nameOf(i)).arg(info.isValid()).arg(x.held));
-            MODEL_CHECK(map.isOperationPending(nameOf(i)) == x.pending, QStringLiteral("%1 pending").arg(nameOf(i)));
+            MODEL_CHECK(info.isValid() == x.held,
+                        QStringLiteral("%1 held: %2, model %3")
+                                .arg(nameOf(i))
+                                .arg(info.isValid())
+                                .arg(x.held));
+            MODEL_CHECK(map.isOperationPending(nameOf(i)) == x.pending,
+                        QStringLiteral("%1 pending").arg(nameOf(i)));
             if (!x.held)
                 continue;
-            const OperationInfo::State state = x.pending ? (x.started ? OperationInfo::State::Running : OperationInfo::State::Queued)
-                    : win == Window::Hour                ? OperationInfo::State::BackingOff
-                                                         : OperationInfo::State::ReadyToRetry;
-            MODEL_CHECK(info.state == state, QStringLiteral("%1 state %2, model %3").arg(nameOf(i)).arg(int(info.state)).arg(int(state)));
-            MODEL_CHECK(info.failureCount == x.failures, QStringLiteral("%1 failures %2, model %3").arg(nameOf(i)).arg(info.failureCount).arg(x.failures));
-            MODEL_CHECK(info.cancellationRequested == (x.pending && x.cancelRequested), QStringLiteral("%1 cancellation requested").arg(nameOf(i)));
+            const OperationInfo::State state = x.pending
+                    ? (x.started ? OperationInfo::State::Running : OperationInfo::State::Queued)
+                    : win == Window::Hour ? OperationInfo::State::BackingOff
+                                          : OperationInfo::State::ReadyToRetry;
+            MODEL_CHECK(info.state == state,
+                        QStringLiteral("%1 state %2, model %3")
+                                .arg(nameOf(i))
+                                .arg(int(info.state))
+                                .arg(int(state)));
+            MODEL_CHECK(info.failureCount == x.failures,
+                        QStringLiteral("%1 failures %2, model %3")
+                                .arg(nameOf(i))
+                                .arg(info.failureCount)
+                                .arg(x.failures));
+            MODEL_CHECK(info.cancellationRequested == (x.pending && x.cancelRequested),
+                        QStringLiteral("%1 cancellation requested").arg(nameOf(i)));
         }
-        MODEL_CHECK(map.pendingCount() == pending, QStringLiteral("pendingCount %1, model %2").arg(map.pendingCount()).arg(pending));
-        MODEL_CHECK(map.count() == held, QStringLiteral("count %1, model %2").arg(map.count()).arg(held));
+        MODEL_CHECK(
+                map.pendingCount() == pending,
+                QStringLiteral("pendingCount %1, model %2").arg(map.pendingCount()).arg(pending));
+        MODEL_CHECK(map.count() == held,
+                    QStringLiteral("count %1, model %2").arg(map.count()).arg(held));
         if (step % 16 == 0)
             MODEL_CHECK(map.operations().size() == held, "operations() size");
         // Futures of ended runs: finished, with the run's outcome.
         for (const auto &[f, kind] : finishedFutures) {
             // The promise is finished right after the outcome is recorded, outside the lock.
-            MODEL_CHECK(reliability::pumpUntil([&f = f] { return f.isFinished(); }), "a future of an ended run never finished");
-            MODEL_CHECK(f.result().kind() == kind, QStringLiteral("future result %1, model kind %2").arg(f.result().message()).arg(int(kind)));
+            MODEL_CHECK(reliability::pumpUntil([&f = f] { return f.isFinished(); }),
+                        "a future of an ended run never finished");
+            MODEL_CHECK(f.result().kind() == kind,
+                        QStringLiteral("future result %1, model kind %2")
+                                .arg(f.result().message())
+                                .arg(int(kind)));
         }
         finishedFutures.clear();
     }
-    qInfo("seed %u (base %u): %d steps (run %d, runOrJoin %d, complete %d, cancel %d, reset %d, wait %d, time %d)", seed, baseSeed, steps,
-          counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6]);
+    qInfo("seed %u (base %u): %d steps (run %d, runOrJoin %d, complete %d, cancel %d, reset %d, "
+          "wait %d, time %d)",
+          seed, baseSeed, steps, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
+          counts[6]);
 }
 
 QTEST_GUILESS_MAIN(tst_ModelBased)
