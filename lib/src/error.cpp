@@ -12,11 +12,7 @@ Error::Error(const QString &message) : m_kind(Kind::OperationFailed), m_text(mes
 
 Error Error::make(Kind kind, const QString &operationName, const QString &text)
 {
-    Error err;
-    err.m_kind = kind;
-    err.m_operationName = operationName;
-    err.m_text = text;
-    return err;
+    return Error(kind, operationName, text); // copies, not default-construct-and-assign: a refusal is hot
 }
 
 Error Error::makeExponentialBackoff(const QString &operationName, const QString &lastErrorText,
@@ -72,9 +68,26 @@ QString Error::message() const
     return m_text;
 }
 
+Error Error::makeExponentialBackoffAt(const QString &operationName, const QString &lastErrorText,
+                                      qint64 lastErrorMSecsSinceEpoch, std::chrono::milliseconds durationBeforeRetry,
+                                      std::chrono::milliseconds retryAfter, int failureCount)
+{
+    Error err(Kind::ExponentialBackoff, operationName, lastErrorText);
+    auto *data = new ErrorBackoffData;
+    data->lastErrorMSecs = lastErrorMSecsSinceEpoch;
+    data->hasMSecs = true;
+    data->durationBeforeRetry = durationBeforeRetry;
+    data->retryAfter = std::max(retryAfter, std::chrono::milliseconds(0));
+    data->failureCount = failureCount;
+    err.m_backoff.reset(data);
+    return err;
+}
+
 QDateTime Error::lastErrorTime() const
 {
-    return m_backoff ? m_backoff->lastErrorTime : QDateTime();
+    if (!m_backoff)
+        return QDateTime();
+    return m_backoff->hasMSecs ? QDateTime::fromMSecsSinceEpoch(m_backoff->lastErrorMSecs) : m_backoff->lastErrorTime;
 }
 
 std::chrono::milliseconds Error::durationBeforeRetry() const

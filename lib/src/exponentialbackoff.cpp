@@ -97,6 +97,11 @@ void ExponentialBackoff::update(const Error &err, Clock::time_point now, const Q
     m_lastErrorWallTime = wallNow;
 }
 
+Clock::time_point ExponentialBackoff::retryDeadline() const noexcept
+{
+    return saturatingDeadline(m_lastErrorTime, m_durationBeforeRetry);
+}
+
 void ExponentialBackoff::reset() noexcept
 {
     m_failureCount = 0;

@@ -9,12 +9,25 @@ namespace goroutinemap {
 // ExponentialBackoff and the map's own compact per-name state.
 std::chrono::milliseconds nextBackoffDelay(const BackoffPolicy &policy, qint64 failureCount);
 
+// lastErrorTime + duration, saturating: a window of centuries must not wrap around the
+// clock's 64-bit nanoseconds into the past.
+inline Clock::time_point saturatingDeadline(Clock::time_point lastErrorTime, std::chrono::milliseconds duration)
+{
+    const auto headroom = Clock::time_point::max() - lastErrorTime;
+    if (duration >= std::chrono::duration_cast<std::chrono::milliseconds>(headroom))
+        return Clock::time_point::max();
+    return lastErrorTime + duration;
+}
+
 // Time left in a window, or a negative value once retries are permitted. Kubernetes
 // refuses while elapsed <= duration, so zero left still means "refused".
 inline std::chrono::nanoseconds backoffTimeLeft(Clock::time_point lastErrorTime,
                                                std::chrono::milliseconds duration, Clock::time_point now)
 {
-    return (lastErrorTime + duration) - now;
+    const Clock::time_point deadline = saturatingDeadline(lastErrorTime, duration);
+    if (deadline == Clock::time_point::max())
+        return std::chrono::nanoseconds::max();
+    return deadline - now;
 }
 
 // Milliseconds left, rounded up so a refusal never says "retry after 0 ms" too early.

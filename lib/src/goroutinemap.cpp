@@ -81,8 +81,8 @@ GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
 
 GoRoutineMapPrivate::~GoRoutineMapPrivate() = default;
 
-Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFunc func,
-                                 GoRoutineMap::ContextOperationFunc contextFunc, int retries,
+Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFunc &&func,
+                                 GoRoutineMap::ContextOperationFunc &&contextFunc, int retries,
                                  QFuture<Error> *future)
 {
     if (!func && !contextFunc) {
@@ -113,6 +113,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
                 }
                 *future = extras.promise->future();
             }
+            lock.unlock(); // the refusal's Error is made outside the lock
             return newAlreadyExistsError(name);
         }
         if (entry.failureCount > 0) {
@@ -120,9 +121,11 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             const auto left = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now);
             const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
             if (left.count() >= 0) {
-                const Error err = Error::makeExponentialBackoff(
-                        name, entry.lastErrorText, QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs),
-                        entry.durationBeforeRetry, ceilMilliseconds(left), entry.failureCount);
+                // The wall-clock time stays milliseconds until someone reads it: making a local
+                // QDateTime costs microseconds, far more than the refusal itself.
+                const Error err = Error::makeExponentialBackoffAt(name, entry.lastErrorText, entry.lastErrorWallMs,
+                                                                  entry.durationBeforeRetry, ceilMilliseconds(left),
+                                                                  entry.failureCount);
                 if (future)
                     *future = QtFuture::makeReadyFuture(err);
                 return err;
@@ -181,6 +184,11 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     const auto it = shard.entries.find(ctx.entryIndex, ctx.nameHash); // no string compared
     Q_ASSERT(it != shard.entries.end() && it->second.runnable == runnable);
     Entry &entry = it->second;
+    if (entry.extras && entry.extras->progressPosted) {
+        // The last progress reported before returning must still arrive, before the outcome.
+        entry.extras->progressPosted = false;
+        post(PendingSignal::finalProgress(ctx.name, entry.extras->progress, entry.extras->status));
+    }
 
     Error outcome;
     std::unique_ptr<QPromise<Error>> promise;
@@ -217,17 +225,23 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
             }
             pendingCount.fetch_sub(1);
             post({PendingSignal::Failed, ctx.name, outcome, entry.retryDeadline()});
-            const QString logText = QCoreApplication::translate(
-                                            "goroutinemap::ExponentialBackoff",
-                                            "Operation for \"%1\" failed. No retries permitted until %2 "
-                                            "(durationBeforeRetry %3). Error: %4")
-                                            .arg(ctx.name,
-                                                 QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs
-                                                                                + entry.durationBeforeRetry.count())
-                                                         .toString(Qt::ISODateWithMs),
-                                                 formatDuration(entry.durationBeforeRetry), outcome.text());
+            // Formatted only when the warning is enabled: a million failures with warnings
+            // filtered out must not pay for a million local-time conversions.
+            QString logText;
+            if (lcGoRoutineMap().isWarningEnabled()) {
+                logText = QCoreApplication::translate(
+                                  "goroutinemap::ExponentialBackoff",
+                                  "Operation for \"%1\" failed. No retries permitted until %2 "
+                                  "(durationBeforeRetry %3). Error: %4")
+                                  .arg(ctx.name,
+                                       QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs
+                                                                      + entry.durationBeforeRetry.count())
+                                               .toString(Qt::ISODateWithMs),
+                                       formatDuration(entry.durationBeforeRetry), outcome.text());
+            }
             lock.unlock();
-            qCWarning(lcGoRoutineMap).noquote() << logText;
+            if (!logText.isNull())
+                qCWarning(lcGoRoutineMap).noquote() << logText;
             notifyWaiters();
             if (promise) {
                 promise->addResult(outcome);
@@ -258,7 +272,6 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
     entry.runnable = nullptr;
     if (entry.extras)
         promise = std::move(entry.extras->promise);
-    pendingCount.fetch_sub(1);
 
     const bool canceled = outcome.kind() == Error::Kind::Canceled;
     // Posted last, once the counts are final: a receiver in another thread may run before this
@@ -281,12 +294,16 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
             if (entry.extras->isEmpty())
                 entry.extras.reset();
         }
+        pendingCount.fetch_sub(1);
         postOutcome(it->first);
         return;
     }
     const QString name = it->first;
     shard.entries.erase(it);
+    // The entry count drops before the pending count, so that a waitForCompletion() that
+    // returns never sees a stale count() afterwards.
     entryCount.fetch_sub(1);
+    pendingCount.fetch_sub(1);
     postOutcome(name);
 }
 
@@ -300,8 +317,11 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
     OperationRunnable *runnable = it->second.runnable;
     runnable->ctx.cancellationRequested.store(true, std::memory_order_release);
     // A queued run leaves the pool at once, so its name is free without waiting for a thread.
-    if (runnable->ctx.started.load(std::memory_order_acquire) || !runnable->ctx.pool->tryTake(runnable))
+    if (runnable->ctx.started.load(std::memory_order_acquire) || !runnable->ctx.pool->tryTake(runnable)) {
+        if (wantsSignals())
+            post({PendingSignal::CancellationRequested, name, {}, {}});
         return true;
+    }
     std::unique_ptr<QPromise<Error>> promise;
     const Error outcome = Error::make(Error::Kind::Canceled, name);
     finishLocked(shard, it, outcome, promise);
@@ -409,7 +429,7 @@ Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
                 ++it;
                 continue;
             }
-            const Clock::time_point forgetAt = entry.retryDeadline() + resetAfter;
+            const Clock::time_point forgetAt = saturatingDeadline(entry.retryDeadline(), resetAfter);
             if (forgetAt < now) {
                 const QString name = it->first;
                 it = shard.entries.erase(it);
@@ -539,9 +559,9 @@ void GoRoutineMapPrivate::emitPendingSignals()
             Q_EMIT q->operationCanceled(signal.name);
             break;
         case PendingSignal::Progress: {
-            int progress = -1;
-            QString status;
-            {
+            int progress = signal.progress;
+            QString status = signal.status;
+            if (!signal.carriesProgress) {
                 Shard &shard = shardFor(signal.name);
                 std::lock_guard lock(shard.mutex);
                 const auto it = shard.entries.find(signal.name);
@@ -554,6 +574,12 @@ void GoRoutineMapPrivate::emitPendingSignals()
             Q_EMIT q->operationProgress(signal.name, progress, status);
             break;
         }
+        case PendingSignal::CancellationRequested:
+            Q_EMIT q->cancellationRequested(signal.name);
+            break;
+        case PendingSignal::BackoffReset:
+            Q_EMIT q->backoffReset(signal.name);
+            break;
         case PendingSignal::Removed:
             Q_EMIT q->operationRemoved(signal.name);
             break;
@@ -578,7 +604,8 @@ void GoRoutineMapPrivate::armTimer()
     // Retries are refused while elapsed <= duration, so fire just after the deadline.
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadlines.top().when - Clock::now())
             + std::chrono::milliseconds(1);
-    deadlineTimer->start(std::max(wait, std::chrono::milliseconds(0)));
+    // QTimer takes an int of milliseconds; far deadlines are reached in hops of an hour.
+    deadlineTimer->start(std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(std::chrono::hours(1))));
 }
 
 void GoRoutineMapPrivate::onDeadlines()
@@ -622,7 +649,7 @@ void GoRoutineMapPrivate::onDeadlines()
         lock.unlock();
 
         if (resetAfter.count() > 0)
-            schedule({deadline.windowEnd + resetAfter, deadline.windowEnd, deadline.name, true});
+            schedule({saturatingDeadline(deadline.windowEnd, resetAfter), deadline.windowEnd, deadline.name, true});
         Q_EMIT q->backoffExpired(deadline.name);
         if (guard && (retryFunc || retryContextFunc))
             start(deadline.name, std::move(retryFunc), std::move(retryContextFunc), retriesLeft, nullptr);
@@ -763,6 +790,8 @@ bool GoRoutineMap::resetBackoff(const QString &operationName)
     if (it == shard.entries.end() || it->second.failureCount == 0)
         return false;
     it->second.clearHistory();
+    if (d->wantsSignals())
+        d->post({PendingSignal::BackoffReset, operationName, {}, {}});
     if (!it->second.isPending()) {
         if (it->second.extras)
             it->second.extras.reset();
@@ -824,6 +853,8 @@ void GoRoutineMap::setExponentialBackOffOnError(bool on)
             std::lock_guard lock(shard.mutex);
             for (auto it = shard.entries.begin(); it != shard.entries.end();) {
                 if (it->second.isPending()) {
+                    if (it->second.failureCount > 0 && d->wantsSignals())
+                        d->post({PendingSignal::BackoffReset, it->first, {}, {}});
                     it->second.clearHistory();
                     ++it;
                     continue;
@@ -904,6 +935,8 @@ bool isOperationSignal(const QMetaMethod &signal)
         QMetaMethod::fromSignal(&GoRoutineMap::operationCanceled),
         QMetaMethod::fromSignal(&GoRoutineMap::operationProgress),
         QMetaMethod::fromSignal(&GoRoutineMap::operationRemoved),
+        QMetaMethod::fromSignal(&GoRoutineMap::cancellationRequested),
+        QMetaMethod::fromSignal(&GoRoutineMap::backoffReset),
     };
     return std::find(std::begin(operationSignals), std::end(operationSignals), signal) != std::end(operationSignals);
 }

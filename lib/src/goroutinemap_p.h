@@ -3,6 +3,7 @@
 
 #include <goroutinemap/goroutinemap.h>
 
+#include "exponentialbackoff_p.h"
 #include "logging_p.h"
 #include "nametable_p.h"
 
@@ -78,7 +79,7 @@ struct Entry
     int failureCount = 0;
 
     bool isPending() const { return runnable != nullptr; }
-    Clock::time_point retryDeadline() const { return lastErrorTime + durationBeforeRetry; }
+    Clock::time_point retryDeadline() const { return saturatingDeadline(lastErrorTime, durationBeforeRetry); }
     EntryExtras &ensureExtras()
     {
         if (!extras)
@@ -111,11 +112,39 @@ struct alignas(64) Shard
 // Something to emit in the map's thread.
 struct PendingSignal
 {
-    enum Type : quint8 { Queued, Started, Finished, Failed, Canceled, Progress, Removed };
+    enum Type : quint8 {
+        Queued,
+        Started,
+        Finished,
+        Failed,
+        Canceled,
+        Progress,
+        Removed,
+        CancellationRequested,
+        BackoffReset
+    };
+    PendingSignal(Type type, const QString &name, const Error &error = Error(),
+                  Clock::time_point retryDeadline = {})
+        : type(type), name(name), error(error), retryDeadline(retryDeadline)
+    {
+    }
+    // Progress posted as the run ends, when the entry can no longer be asked for it.
+    static PendingSignal finalProgress(const QString &name, int progress, const QString &status)
+    {
+        PendingSignal signal(Progress, name);
+        signal.carriesProgress = true;
+        signal.progress = progress;
+        signal.status = status;
+        return signal;
+    }
+
     Type type;
     QString name;
     Error error; // Failed
     Clock::time_point retryDeadline{}; // Failed with backoff on
+    bool carriesProgress = false;
+    int progress = -1;
+    QString status;
 };
 
 // A backoff window's end (or, with resetAfter, the moment a quiet name is forgotten).
@@ -140,8 +169,9 @@ public:
     Shard &shardForHash(size_t hash) { return shards[(hash >> (sizeof(size_t) * 8 - 4)) % ShardCount]; }
     Shard &shardFor(const QString &name) { return shardForHash(EntryTable::hashName(name)); }
 
-    Error start(const QString &name, GoRoutineMap::OperationFunc func,
-                GoRoutineMap::ContextOperationFunc contextFunc, int retries, QFuture<Error> *future);
+    // The functions are moved from only when the run is accepted: a refusal costs no copy.
+    Error start(const QString &name, GoRoutineMap::OperationFunc &&func,
+                GoRoutineMap::ContextOperationFunc &&contextFunc, int retries, QFuture<Error> *future);
     void complete(OperationRunnable *runnable, const Error &result, bool ran);
     // Frees a pending name (or keeps its history after a cancellation); shard locked.
     void finishLocked(Shard &shard, EntryTable::iterator it,

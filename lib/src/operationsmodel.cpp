@@ -197,6 +197,8 @@ void OperationsModelPrivate::connectMap()
             QObject::connect(m, &GoRoutineMap::operationProgress, q, dirtyName),
             QObject::connect(m, &GoRoutineMap::backoffExpired, q, dirtyName),
             QObject::connect(m, &GoRoutineMap::operationRemoved, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::cancellationRequested, q, dirtyName),
+            QObject::connect(m, &GoRoutineMap::backoffReset, q, dirtyName),
             QObject::connect(m, &QObject::destroyed, q, [this] { mapDestroyed(); }),
     };
 }

@@ -18,7 +18,9 @@ namespace goroutinemap {
 class ErrorBackoffData : public QSharedData
 {
 public:
-    QDateTime lastErrorTime;
+    QDateTime lastErrorTime; // when not lastErrorMSecs
+    qint64 lastErrorMSecs = 0; // local time, made a QDateTime only when read
+    bool hasMSecs = false;
     std::chrono::milliseconds durationBeforeRetry{0};
     std::chrono::milliseconds retryAfter{0};
     int failureCount = 0;
@@ -122,8 +124,22 @@ public:
                                         const QDateTime &lastErrorTime,
                                         std::chrono::milliseconds durationBeforeRetry,
                                         std::chrono::milliseconds retryAfter, int failureCount);
+    /*!
+        \internal As makeExponentialBackoff() with the last failure's local time given as
+        \a lastErrorMSecsSinceEpoch: lastErrorTime() makes the QDateTime only when called,
+        so the map's refusals cost no time-zone conversion.
+    */
+    static Error makeExponentialBackoffAt(const QString &operationName, const QString &lastErrorText,
+                                          qint64 lastErrorMSecsSinceEpoch,
+                                          std::chrono::milliseconds durationBeforeRetry,
+                                          std::chrono::milliseconds retryAfter, int failureCount);
 
 private:
+    Error(Kind kind, const QString &operationName, const QString &text)
+        : m_kind(kind), m_operationName(operationName), m_text(text)
+    {
+    }
+
     Kind m_kind = Kind::None;
     QString m_operationName;
     QString m_text;

@@ -140,7 +140,7 @@ public:
     //! The current window; zero before the first failure.
     std::chrono::milliseconds durationBeforeRetry() const noexcept { return m_durationBeforeRetry; }
     //! When retries are permitted again: lastErrorTime() + durationBeforeRetry().
-    Clock::time_point retryDeadline() const noexcept { return m_lastErrorTime + m_durationBeforeRetry; }
+    Clock::time_point retryDeadline() const noexcept;
     //! Consecutive failures recorded since the last reset().
     qint64 failureCount() const noexcept { return m_failureCount; }
 

@@ -220,6 +220,18 @@ Q_SIGNALS:
         finishing (resetBackoff(), BackoffPolicy::resetAfter(), backoff turned off).
     */
     void operationRemoved(const QString &operationName);
+    /*!
+        Emitted in the map's thread when cancel() or cancelAll() asked a running
+        \a operationName to stop; operationCanceled() follows once its function returns.
+        (A queued one is canceled at once and gets only operationCanceled().)
+    */
+    void cancellationRequested(const QString &operationName);
+    /*!
+        Emitted in the map's thread when \a operationName's failure history was forgotten by
+        resetBackoff() or by turning backoff off; followed by operationRemoved() unless the
+        name is pending.
+    */
+    void backoffReset(const QString &operationName);
     //! Emitted in the map's thread when setExponentialBackOffOnError() changed it to \a on.
     void exponentialBackOffOnErrorChanged(bool on);
     //! Emitted in the map's thread when maxConcurrency() changed (by setMaxConcurrency() or
