@@ -167,7 +167,7 @@ private:
     std::deque<Event> m_events;
     std::vector<Event> m_pending;
     QTimer m_batchTimer;
-    int m_capacity = 5000;
+    int m_capacity = 2000;
 };
 
 /*!

@@ -225,23 +225,25 @@ void FolderHasher::onFound(const QStringList &files, const QStringList &broken,
     if (generation != m_generation->load())
         return; // stopped meanwhile
     Q_UNUSED(dirs); // watched by the scanner
-    for (const QString &path : files) {
-        if (m_known.contains(path))
-            continue;
-        m_known.insert(path);
+    // The scanner reports each file once (rescans of a watched folder report new ones).
+    for (const QString &path : files)
         m_backlog.push_back(path);
-        ++m_stats.found;
-    }
     // Dangling symlinks cannot be watched (inotify follows them) but are hashed: they fail.
-    for (const QString &path : broken) {
-        if (m_known.contains(path))
-            continue;
-        m_known.insert(path);
+    for (const QString &path : broken)
         m_backlog.push_back(path);
-        ++m_stats.found;
-    }
+    m_stats.found += files.size() + broken.size();
     feed();
     noteChange();
+}
+
+bool FolderHasher::isOurs(const QString &name) const
+{
+    for (const QString &folder : m_folders) {
+        if (name.size() > folder.size() && name.startsWith(folder)
+            && (folder.endsWith(QLatin1Char('/')) || name.at(folder.size()) == QLatin1Char('/')))
+            return true;
+    }
+    return false;
 }
 
 void FolderHasher::onScanned(const QString &root, qint64 files, quint64 generation, bool recursive)
@@ -307,7 +309,7 @@ bool FolderHasher::submit(const QString &path)
 
 void FolderHasher::onRunEnded(const QString &name, bool finished, bool failed)
 {
-    if (!m_known.contains(name))
+    if (!isOurs(name))
         return; // not one of our files
     m_inFlight.remove(name);
     if (finished) {
@@ -327,7 +329,6 @@ void FolderHasher::onFileChanged(const QString &path)
 {
     if (!QFileInfo::exists(path)) {
         // Removed: inotify dropped the watch with it.
-        m_known.remove(path);
         m_dirty.remove(path);
         Q_EMIT info(tr("file removed"), path);
         noteChange();
@@ -338,7 +339,6 @@ void FolderHasher::onFileChanged(const QString &path)
     QMetaObject::invokeMethod(
             m_scanner, [scanner = m_scanner, path] { scanner->rewatch(path); },
             Qt::QueuedConnection);
-    m_known.insert(path);
     submit(path);
     noteChange();
 }
@@ -415,7 +415,7 @@ void FolderScanner::unwatchAll()
     qDeleteAll(m_watchers);
     m_watchers.clear();
     m_pathsInLastWatcher = 0;
-    m_watched.clear();
+    m_seen.clear();
     m_watchedFiles = 0;
     Q_EMIT watchedCountChanged(0);
 }
@@ -429,13 +429,13 @@ QFileSystemWatcher *FolderScanner::watcherWithRoom()
         // Created here, so it lives in (and notices changes in) the scanner thread.
         auto *watcher = new QFileSystemWatcher(this);
         connect(watcher, &QFileSystemWatcher::fileChanged, this, [this](const QString &path) {
-            if (!QFileInfo::exists(path) && m_watched.remove(path))
+            if (!QFileInfo::exists(path) && m_seen.remove(path))
                 Q_EMIT watchedCountChanged(--m_watchedFiles);
             Q_EMIT fileChanged(path);
         });
         connect(watcher, &QFileSystemWatcher::directoryChanged, this, [this](const QString &path) {
             if (!QFileInfo::exists(path))
-                m_watched.remove(path);
+                m_seen.remove(path);
             Q_EMIT directoryChanged(path);
         });
         m_watchers.push_back(watcher);
@@ -446,15 +446,9 @@ QFileSystemWatcher *FolderScanner::watcherWithRoom()
 
 void FolderScanner::watch(const QStringList &files, const QStringList &dirs)
 {
-    if (!m_watching)
-        return;
     int added = 0;
     for (const QStringList *list : {&dirs, &files}) {
-        QStringList paths;
-        for (const QString &path : *list) {
-            if (!m_watched.contains(path))
-                paths.append(path);
-        }
+        QStringList paths = *list;
         while (!paths.isEmpty()) {
             QFileSystemWatcher *watcher = watcherWithRoom();
             const qsizetype room = qMax<qsizetype>(1, 2048 - m_pathsInLastWatcher);
@@ -462,10 +456,6 @@ void FolderScanner::watch(const QStringList &files, const QStringList &dirs)
             paths.remove(0, chunk.size());
             const QStringList failed = watcher->addPaths(chunk);
             m_pathsInLastWatcher += int(chunk.size() - failed.size());
-            for (const QString &path : chunk)
-                m_watched.insert(path);
-            for (const QString &path : failed)
-                m_watched.remove(path);
             if (list == &files)
                 added += int(chunk.size() - failed.size());
         }
@@ -487,8 +477,8 @@ void FolderScanner::rewatch(const QString &path)
     }
     if (watcherWithRoom()->addPath(path)) {
         ++m_pathsInLastWatcher;
-        if (!m_watched.contains(path)) {
-            m_watched.insert(path);
+        if (!m_seen.contains(path)) {
+            m_seen.insert(path);
             Q_EMIT watchedCountChanged(++m_watchedFiles);
         }
     }
@@ -507,33 +497,59 @@ void FolderScanner::scan(const QString &root, bool recursive, quint64 generation
         if (files.isEmpty() && broken.isEmpty() && dirs.isEmpty())
             return;
         Q_EMIT found(files, broken, dirs, generation);
-        watch(files, dirs);
+        if (m_watching)
+            watch(files, dirs);
         files.clear();
         broken.clear();
         dirs.clear();
         sinceBatch.restart();
     };
 
-    dirs.append(root);
-    QDirIterator it(root, QDir::AllEntries | QDir::System | QDir::Hidden | QDir::NoDotAndDotDot,
-                    recursive ? QDirIterator::Subdirectories : QDirIterator::NoIteratorFlags);
-    while (it.hasNext()) {
-        if (m_generation->load() != generation)
-            break;
-        it.next();
-        const QFileInfo info = it.fileInfo();
-        if (info.isSymLink() && !info.exists()) {
-            broken.append(info.absoluteFilePath());
-            ++total;
-        } else if (info.isDir()) {
-            if (!info.isSymLink())
-                dirs.append(info.absoluteFilePath());
-        } else if (info.isFile()) {
-            files.append(info.absoluteFilePath());
-            ++total;
+    // While watching, remember every path so that a rescan (a folder changed) reports
+    // only what is new; without watching there are no rescans and nothing to remember.
+    auto isNew = [this](const QString &path) {
+        if (!m_watching)
+            return true;
+        if (m_seen.contains(path))
+            return false;
+        m_seen.insert(path);
+        return true;
+    };
+    if (isNew(root))
+        dirs.append(root);
+    // A non-recursive rescan walks the new folders it finds recursively, after the root.
+    QStringList roots{root};
+    bool walkSubfolders = recursive;
+    while (!roots.isEmpty()) {
+        const QString folder = roots.takeFirst();
+        QDirIterator it(
+                folder, QDir::AllEntries | QDir::System | QDir::Hidden | QDir::NoDotAndDotDot,
+                walkSubfolders ? QDirIterator::Subdirectories : QDirIterator::NoIteratorFlags);
+        while (it.hasNext()) {
+            if (m_generation->load() != generation)
+                break;
+            it.next();
+            const QFileInfo info = it.fileInfo();
+            const QString path = info.absoluteFilePath();
+            if (info.isSymLink() && !info.exists()) {
+                if (isNew(path))
+                    broken.append(path);
+                ++total;
+            } else if (info.isDir()) {
+                if (!info.isSymLink() && isNew(path)) {
+                    dirs.append(path);
+                    if (!walkSubfolders)
+                        roots.append(path);
+                }
+            } else if (info.isFile()) {
+                if (isNew(path))
+                    files.append(path);
+                ++total;
+            }
+            if (files.size() + broken.size() >= batchSize || sinceBatch.elapsed() >= batchMs)
+                flush();
         }
-        if (files.size() + broken.size() >= batchSize || sinceBatch.elapsed() >= batchMs)
-            flush();
+        walkSubfolders = true;
     }
     flush();
     Q_EMIT scanned(root, total, generation, recursive);

@@ -93,8 +93,8 @@ public:
     bool isIdle() const;
     Stats stats() const;
     QStringList folders() const { return m_folders; }
-    //! True when \a name is a file this hasher knows.
-    bool isKnownFile(const QString &name) const { return m_known.contains(name); }
+    //! True when \a name is a path under one of folders(): a name of this hasher.
+    bool isOurs(const QString &name) const;
 
     /*!
         Takes the result of \a path's finished run: {"sha256": hex, "bytes": size}, or an
@@ -145,7 +145,6 @@ private:
     QTimer *m_statsTimer;
 
     QStringList m_folders;
-    QSet<QString> m_known; //!< Every file found, so rescans only add new ones.
     std::deque<QString> m_backlog;
     QSet<QString> m_inFlight; //!< Our runs accepted and not yet ended.
     QSet<QString> m_dirty; //!< Changed while refused: run again once the map lets us.
@@ -201,7 +200,7 @@ private:
     */
     std::vector<QFileSystemWatcher *> m_watchers;
     int m_pathsInLastWatcher = 0;
-    QSet<QString> m_watched; //!< Files and folders watched, for quick look-ups.
+    QSet<QString> m_seen; //!< While watching: every path found, so rescans report only new ones.
     int m_watchedFiles = 0;
     bool m_watching = true;
 };

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <unistd.h>
+
 namespace goroutinemap::demo {
 
 namespace {
@@ -22,6 +24,37 @@ qint64 statusField(const char *field)
     }
     return 0;
 }
+// Clock ticks all CPUs spent busy (everything but idle and iowait), from /proc/stat.
+qint64 systemBusyTicks()
+{
+    QFile stat(QStringLiteral("/proc/stat"));
+    if (!stat.open(QIODevice::ReadOnly | QIODevice::Text))
+        return -1;
+    const QList<QByteArray> fields = stat.readLine().simplified().split(' ');
+    if (fields.size() < 6 || fields.first() != "cpu")
+        return -1;
+    qint64 busy = 0;
+    for (int i = 1; i < fields.size(); ++i) {
+        if (i != 4 && i != 5) // idle, iowait
+            busy += fields.at(i).toLongLong();
+    }
+    return busy;
+}
+
+// Clock ticks this process used (user + system), from /proc/self/stat.
+qint64 selfTicks()
+{
+    QFile stat(QStringLiteral("/proc/self/stat"));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = stat.readAll();
+    // The command name may contain spaces; the fields after it are space-separated.
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    return fields.at(11).toLongLong() + fields.at(12).toLongLong(); // utime, stime
+}
+
 } // namespace
 
 StallMonitor::StallMonitor(std::chrono::milliseconds interval, QObject *parent)
@@ -40,6 +73,8 @@ void StallMonitor::start()
     m_over50 = 0;
     m_ticks = 0;
     m_worst.clear();
+    m_systemBusyAtStart = systemBusyTicks();
+    m_selfAtStart = selfTicks();
     m_timer.start();
 }
 
@@ -103,6 +138,17 @@ QJsonObject StallMonitor::report() const
     memory.insert(QStringLiteral("exitKiB"), residentKiB());
     memory.insert(QStringLiteral("peakKiB"), peakResidentKiB());
     o.insert(QStringLiteral("rssKiB"), memory);
+    double otherCpu = -1;
+    const qint64 elapsedMs = m_clock.isValid() ? m_clock.elapsed() : 0;
+    const qint64 busy = systemBusyTicks();
+    const qint64 self = selfTicks();
+    const long ticksPerSecond = ::sysconf(_SC_CLK_TCK);
+    if (busy >= 0 && self >= 0 && m_systemBusyAtStart >= 0 && elapsedMs > 0 && ticksPerSecond > 0) {
+        const double otherTicks = double((busy - m_systemBusyAtStart) - (self - m_selfAtStart));
+        otherCpu = qMax(0.0, otherTicks / double(ticksPerSecond) / (double(elapsedMs) / 1000.0));
+        otherCpu = qRound(otherCpu * 100) / 100.0;
+    }
+    o.insert(QStringLiteral("otherProcessesCpu"), otherCpu);
     return o;
 }
 

@@ -18,7 +18,9 @@ namespace goroutinemap::demo {
     interval() means the loop never stalled; anything above it is time the loop was
     busy elsewhere (a stall).
 
-    Also samples the process's resident memory (Linux /proc) for the end-of-run report.
+    Also samples the process's resident memory and notes how much CPU other processes used
+    meanwhile (Linux /proc), for the end-of-run report: a gap is only the demo's doing when
+    nothing else competed for the cores.
 
     Lives in and measures the thread it was created in (the GUI thread in the demo).
 */
@@ -55,7 +57,8 @@ public:
 
     /*!
         Everything measured: ticks, maxGapMs, maxStallMs, gapsOver50Ms, the five longest
-        gaps with when they ended, memory samples in KiB.
+        gaps with when they ended, memory samples in KiB, and otherProcessesCpu: how many
+        cores other processes kept busy on average since start() (Linux; -1 elsewhere).
     */
     QJsonObject report() const;
 
@@ -70,6 +73,8 @@ private:
     qint64 m_maxGapAtMs = 0;
     qint64 m_over50 = 0;
     qint64 m_ticks = 0;
+    qint64 m_systemBusyAtStart = 0; //!< Clock ticks all CPUs were busy, at start().
+    qint64 m_selfAtStart = 0; //!< Clock ticks this process used, at start().
     //! The longest gaps, longest first: {gap ns, when it ended in ms}.
     std::vector<std::pair<qint64, qint64>> m_worst;
     QJsonObject m_memory;
