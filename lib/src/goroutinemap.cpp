@@ -19,6 +19,20 @@ namespace {
 // The map whose operation this pool thread is executing; lets wait() refuse to wait for itself.
 thread_local const GoRoutineMapPrivate *currentOperationMap = nullptr;
 
+std::atomic<quint64> lastMapId{0};
+
+// The last name this thread saw refused as pending, with its shard's version then. Until that
+// version changes the name is still pending, so refusing it again needs no lock, no hash and
+// no write to memory other threads use.
+struct RefusalCache
+{
+    quint64 mapId = 0;
+    size_t hash = 0;
+    quint64 version = 0;
+    QString name;
+};
+thread_local RefusalCache refusalCache;
+
 Error invalidFunction(const QString &name)
 {
     return Error::make(Error::Kind::InvalidArgument, name, GoRoutineMap::tr("the operation function is null"));
@@ -73,7 +87,7 @@ void OperationRunnable::run()
 }
 
 GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
-    : q(q), backoffOn(backoffOn), ownPool(std::make_unique<QThreadPool>()), signalTarget(q)
+    : q(q), id(lastMapId.fetch_add(1) + 1), backoffOn(backoffOn), ownPool(std::make_unique<QThreadPool>()), signalTarget(q)
 {
     ownPool->setObjectName(QStringLiteral("GoRoutineMap pool"));
     pool.store(ownPool.get());
@@ -98,6 +112,15 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         return err;
     }
 
+    if (!future) {
+        const RefusalCache &cache = refusalCache;
+        if (cache.mapId == id && cache.name.size() == name.size()
+            && (cache.name.constData() == name.constData() || cache.name == name)
+            && shardForHash(cache.hash).version.load(std::memory_order_acquire) == cache.version) {
+            return newAlreadyExistsError(name);
+        }
+    }
+
     const size_t hash = EntryTable::hashName(name); // the only time this operation hashes its name
     Shard &shard = shardForHash(hash);
     std::unique_lock lock(shard.mutex);
@@ -113,7 +136,13 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
                 }
                 *future = extras.promise->future();
             }
+            const quint64 version = shard.version.load(std::memory_order_relaxed);
             lock.unlock(); // the refusal's Error is made outside the lock
+            RefusalCache &cache = refusalCache;
+            cache.mapId = id;
+            cache.hash = hash;
+            cache.version = version;
+            cache.name = name;
             return newAlreadyExistsError(name);
         }
         if (entry.failureCount > 0) {
@@ -197,6 +226,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     } else if (failed) {
         outcome = asFailure(ctx.name, result);
         if (backoff) {
+            shard.pendingNameFreed();
             entry.runnable = nullptr;
             if (entry.failureCount < std::numeric_limits<int>::max())
                 ++entry.failureCount;
@@ -269,6 +299,7 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
                                        const Error &outcome, std::unique_ptr<QPromise<Error>> &promise)
 {
     Entry &entry = it->second;
+    shard.pendingNameFreed();
     entry.runnable = nullptr;
     if (entry.extras)
         promise = std::move(entry.extras->promise);

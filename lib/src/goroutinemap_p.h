@@ -106,7 +106,13 @@ using EntryTable = NameTable<Entry>;
 struct alignas(64) Shard
 {
     mutable std::mutex mutex;
+    // Bumped, under the mutex, before a pending name of this shard stops being pending. While
+    // it has not changed, a name a thread saw pending still is: run() refuses it again
+    // without the mutex (see RefusalCache), so threads refusing one name do not contend.
+    std::atomic<quint64> version{0};
     EntryTable entries;
+
+    void pendingNameFreed() { version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 };
 
 // Something to emit in the map's thread.
@@ -200,6 +206,7 @@ public:
 
     GoRoutineMap *q;
     std::array<Shard, ShardCount> shards;
+    const quint64 id; // unique per map, never reused (RefusalCache)
     std::atomic<qsizetype> entryCount{0};
     std::atomic<qsizetype> pendingCount{0};
     std::atomic<bool> backoffOn;
