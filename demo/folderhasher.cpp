@@ -22,6 +22,9 @@ namespace goroutinemap::demo {
 
 namespace {
 
+// Files at least this large report progress while they are hashed.
+constexpr qint64 progressThreshold = 1024 * 1024;
+
 /*
     A read-only view of an open file that QCryptographicHash::addData(QIODevice *) can
     stream from: every read reports progress to the operation's context and a requested
@@ -55,7 +58,7 @@ protected:
         if (n == 0)
             return -1; // end of file
         m_read += n;
-        if (m_context && m_size > 0) {
+        if (m_context && m_size >= progressThreshold) {
             const int percent = int(qMin<qint64>(100, m_read * 100 / m_size));
             if (percent != m_percent) {
                 m_percent = percent;
@@ -376,7 +379,9 @@ Error FolderHasher::hashFile(const QString &path, OperationContext *context, QBy
     if (!file.open(QIODevice::ReadOnly))
         return Error(tr("cannot open: %1").arg(file.errorString()));
     const qint64 size = file.size();
-    if (context && size > 0)
+    // Small files are hashed in a blink: reporting their progress would only cost the GUI
+    // thread another signal per file.
+    if (context && size >= progressThreshold)
         context->setStatus(QLocale().formattedDataSize(size));
 
     HashingDevice device(&file, context, size);

@@ -104,9 +104,9 @@ public:
 
     /*!
         Hashes \a path with SHA-256, streamed by QCryptographicHash::addData(QIODevice *),
-        reporting progress through \a context (may be null) and stopping when it is
-        canceled. On success stores the digest in \a digest and the size in \a bytes.
-        Any thread.
+        reporting progress through \a context (may be null) for files of 1 MiB and more,
+        and stopping when it is canceled. On success stores the digest in \a digest and the size in
+       \a bytes. Any thread.
     */
     static Error hashFile(const QString &path, OperationContext *context, QByteArray *digest,
                           qint64 *bytes);

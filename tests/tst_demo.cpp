@@ -4,10 +4,12 @@
 // --lang, a 20,000-file watch with --report-stalls).
 
 #include "appearance.h"
+#include "backoffpolicydialog.h"
 #include "eventlog.h"
 #include "folderhasher.h"
 #include "mainwindow.h"
 #include "operationsproxymodel.h"
+#include "rundialog.h"
 #include "simulation.h"
 #include "translations.h"
 
@@ -16,7 +18,9 @@
 
 #include <QAction>
 #include <QCryptographicHash>
+#include <QDialogButtonBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QHash>
 #include <QImage>
@@ -25,6 +29,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QProcess>
+#include <QPushButton>
 #include <QScopeGuard>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -260,6 +265,7 @@ private Q_SLOTS:
     void watchRerunsChangedFileAndRefusesPendingName();
     void cancelAllEmptiesTheTable();
     void filterByName();
+    void dialogs();
     void germanWindow();
     void logEventsProcess();
     void screenshotProcess();
@@ -490,6 +496,9 @@ void tst_Demo::cancelAllEmptiesTheTable()
     QTRY_COMPARE_WITH_TIMEOUT(window.liveCounts().running, 2, longTimeout);
     QTRY_COMPARE_WITH_TIMEOUT(window.liveCounts().queued, 4, longTimeout);
     QTRY_COMPARE(statusCount(window, "queuedCount"), qint64(4));
+    // Running simulated operations report progress through their context: a partial bar.
+    QTRY_VERIFY_WITH_TIMEOUT(tableRow(window, QStringLiteral("long-0")).progress >= 1, longTimeout);
+    QVERIFY(tableRow(window, QStringLiteral("long-0")).progress < 100);
 
     // Cancel one selected row, then everything.
     const TableRow row = tableRow(window, QStringLiteral("long-5"));
@@ -528,6 +537,50 @@ void tst_Demo::filterByName()
     QTRY_COMPARE(window.view()->model()->rowCount(), 3);
     window.cancelAll();
     QTRY_COMPARE_WITH_TIMEOUT(window.view()->model()->rowCount(), 0, longTimeout);
+}
+
+void tst_Demo::dialogs()
+{
+    MainWindow window;
+
+    // The backoff policy editor validates through the library and hands the policy over.
+    goroutinemap::BackoffPolicy policy;
+    policy.setInitialDelay(200ms);
+    policy.setMultiplier(3.0);
+    policy.setMaximumDelay(10s);
+    BackoffPolicyDialog dialog(policy, &window);
+    QCOMPARE(dialog.policy(), policy);
+    auto *ok = dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+    QVERIFY(ok->isEnabled());
+    auto boxes = dialog.findChildren<QDoubleSpinBox *>();
+    QVERIFY(!boxes.isEmpty());
+    boxes.first()->setValue(0.5); // the multiplier: below 1 is invalid
+    QVERIFY(!ok->isEnabled());
+    boxes.first()->setValue(3.0);
+    QVERIFY(ok->isEnabled());
+    QVERIFY(window.map()->setBackoffPolicy(dialog.policy()));
+    QCOMPARE(window.map()->backoffPolicy().multiplier(), 3.0);
+    QCOMPARE(window.map()->backoffPolicy().initialDelay(), 200ms);
+
+    // The run dialog returns what it was given.
+    SimulatedOperation op;
+    op.name = QStringLiteral("task-7");
+    op.duration = 1234ms;
+    op.outcome = SimulatedOperation::Outcome::Throw;
+    op.maxRetries = 2;
+    op.reportProgress = false;
+    const SimulatedOperation back = RunDialog(op, &window).operation();
+    QCOMPARE(back.name, op.name);
+    QCOMPARE(back.duration, op.duration);
+    QCOMPARE(back.outcome, op.outcome);
+    QCOMPARE(back.maxRetries, op.maxRetries);
+    QCOMPARE(back.reportProgress, op.reportProgress);
+
+    // Backoff off in the window turns it off in the map.
+    auto *backoff = window.findChild<QAction *>(QStringLiteral("actionBackoff"));
+    QVERIFY(backoff->isChecked());
+    backoff->trigger();
+    QVERIFY(!window.map()->isExponentialBackOffOnError());
 }
 
 void tst_Demo::germanWindow()
