@@ -277,6 +277,9 @@ private Q_SLOTS:
     void autoRetryUsedUp();
     void autoRetryContextOverload();
     void autoRetryNeedsBackoff();
+    void cancelDropsScheduledRetries();
+    void cancelRunningSignalsRequest();
+    void resetBackoffWhileRunningSignalsReset();
 };
 
 void tst_GoRoutineMapFeatures::initTestCase()
@@ -1317,6 +1320,65 @@ void tst_GoRoutineMapFeatures::autoRetryNeedsBackoff()
     QVERIFY(!map.operationInfo(kName).isValid());
     QVERIFY(!map.run(kName, noop()));
     map.waitForCompletion();
+}
+
+void tst_GoRoutineMapFeatures::cancelDropsScheduledRetries()
+{
+    GoRoutineMap map(true);
+    map.setBackoffPolicy(longPolicy()); // the retry would come only after a minute
+    QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
+    QSignalSpy canceled(&map, &GoRoutineMap::operationCanceled);
+    QVERIFY(!map.run(kName, failing(), RunOptions{3}));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kTimeoutMs);
+    QCOMPARE(map.operationInfo(kName).state, OperationInfo::State::BackingOff);
+
+    QCOMPARE(map.cancelAll(), 1); // counts the scheduled retry
+    QTRY_COMPARE_WITH_TIMEOUT(canceled.count(), 1, kTimeoutMs);
+    QCOMPARE(canceled.at(0).at(0).toString(), kName);
+    // Nothing left to cancel; the failure history stays.
+    QVERIFY(!map.cancel(kName));
+    QCOMPARE(map.operationInfo(kName).failureCount, 1);
+    QVERIFY(isExponentialBackoff(map.run(kName, noop())));
+}
+
+void tst_GoRoutineMapFeatures::cancelRunningSignalsRequest()
+{
+    GoRoutineMap map;
+    QSignalSpy requested(&map, &GoRoutineMap::cancellationRequested);
+    QSignalSpy canceled(&map, &GoRoutineMap::operationCanceled);
+    Gate gate;
+    QVERIFY(!map.run(kName, gate.operation(Error())));
+    QVERIFY(gate.waitEntered());
+    QVERIFY(map.cancel(kName));
+    QVERIFY(requested.wait(kTimeoutMs));
+    QCOMPARE(requested.at(0).at(0).toString(), kName);
+    QVERIFY(map.operationInfo(kName).cancellationRequested);
+    QCOMPARE(canceled.count(), 0); // not until the function returns
+    gate.open();
+    QTRY_COMPARE_WITH_TIMEOUT(canceled.count(), 1, kTimeoutMs);
+    QCOMPARE(requested.count(), 1);
+}
+
+void tst_GoRoutineMapFeatures::resetBackoffWhileRunningSignalsReset()
+{
+    GoRoutineMap map(true);
+    map.setBackoffPolicy(fastPolicy(20ms, 1000ms));
+    QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
+    QSignalSpy reset(&map, &GoRoutineMap::backoffReset);
+    QSignalSpy removed(&map, &GoRoutineMap::operationRemoved);
+    RunUntilAccepted fail{map, kName, failing()};
+    QTRY_VERIFY2_WITH_TIMEOUT(fail(), qPrintable(fail.last.message()), kTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kTimeoutMs);
+
+    Gate gate;
+    RunUntilAccepted running{map, kName, gate.operation(Error())};
+    QTRY_VERIFY2_WITH_TIMEOUT(running(), qPrintable(running.last.message()), kTimeoutMs);
+    QVERIFY(gate.waitEntered());
+    QVERIFY(map.resetBackoff(kName));
+    QVERIFY(reset.wait(kTimeoutMs));
+    QCOMPARE(reset.at(0).at(0).toString(), kName);
+    QCOMPARE(removed.count(), 0); // still pending, so still in the map
+    gate.open();
 }
 
 QTEST_GUILESS_MAIN(tst_GoRoutineMapFeatures)

@@ -80,7 +80,7 @@ Error ExponentialBackoff::safeToRetry(const QString &operationName, Clock::time_
     if (m_failureCount == 0)
         return Error();
     const auto left = backoffTimeLeft(m_lastErrorTime, m_durationBeforeRetry, now);
-    if (left.count() < 0)
+    if (!isRefused(left))
         return Error();
     return Error::makeExponentialBackoff(operationName, m_lastError.text(), m_lastErrorWallTime,
                                          m_durationBeforeRetry, ceilMilliseconds(left),

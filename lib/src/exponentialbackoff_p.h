@@ -30,6 +30,12 @@ inline std::chrono::nanoseconds backoffTimeLeft(Clock::time_point lastErrorTime,
     return deadline - now;
 }
 
+// The one place the boundary rule lives: refused while elapsed <= duration, as in Kubernetes.
+inline bool isRefused(std::chrono::nanoseconds timeLeft)
+{
+    return timeLeft.count() >= 0;
+}
+
 // Milliseconds left, rounded up so a refusal never says "retry after 0 ms" too early.
 inline std::chrono::milliseconds ceilMilliseconds(std::chrono::nanoseconds ns)
 {

@@ -149,7 +149,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             const Clock::time_point now = Clock::now();
             const auto left = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now);
             const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
-            if (left.count() >= 0) {
+            if (isRefused(left)) {
                 // The wall-clock time stays milliseconds until someone reads it: making a local
                 // QDateTime costs microseconds, far more than the refusal itself.
                 const Error err = Error::makeExponentialBackoffAt(name, entry.lastErrorText, entry.lastErrorWallMs,
@@ -175,6 +175,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     ctx.contextFunc = std::move(contextFunc);
     ctx.retriesLeft = retries;
     ctx.queuedAt = Clock::now();
+    ctx.serial = runSerials.fetch_add(1, std::memory_order_relaxed) + 1;
     ctx.pool = pool.load(std::memory_order_acquire);
     entry.runnable = runnable;
     if (future) {
@@ -343,8 +344,22 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
     Shard &shard = shardFor(name);
     std::unique_lock lock(shard.mutex);
     const auto it = shard.entries.find(name);
-    if (it == shard.entries.end() || !it->second.isPending())
+    if (it == shard.entries.end())
         return false;
+    if (!it->second.isPending()) {
+        // A name waiting for an automatic retry: canceling drops the retries still to come.
+        EntryExtras *extras = it->second.extras.get();
+        if (!extras || !(extras->retryFunc || extras->retryContextFunc))
+            return false;
+        extras->retryFunc = nullptr;
+        extras->retryContextFunc = nullptr;
+        extras->retriesLeft = 0;
+        if (extras->isEmpty())
+            it->second.extras.reset();
+        if (wantsSignals())
+            post({PendingSignal::Canceled, name, Error::make(Error::Kind::Canceled, name)});
+        return true;
+    }
     OperationRunnable *runnable = it->second.runnable;
     runnable->ctx.cancellationRequested.store(true, std::memory_order_release);
     // A queued run leaves the pool at once, so its name is free without waiting for a thread.
@@ -366,14 +381,17 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
     return true;
 }
 
-QStringList GoRoutineMapPrivate::pendingNames() const
+QStringList GoRoutineMapPrivate::pendingNames(bool withScheduledRetries) const
 {
     QStringList names;
     for (const Shard &shard : shards) {
         std::lock_guard lock(shard.mutex);
         for (const auto &[name, entry] : shard.entries) {
-            if (entry.isPending())
+            if (entry.isPending()
+                || (withScheduledRetries && entry.extras
+                    && (entry.extras->retryFunc || entry.extras->retryContextFunc))) {
                 names.append(name);
+            }
         }
     }
     return names;
@@ -400,7 +418,7 @@ OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &ent
                                  : ctx.queuedAt;
         info.cancellationRequested = ctx.cancellationRequested.load(std::memory_order_relaxed);
     } else {
-        info.state = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now).count() >= 0
+        info.state = isRefused(backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now))
                 ? OperationInfo::State::BackingOff
                 : OperationInfo::State::ReadyToRetry;
     }
@@ -426,7 +444,9 @@ void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progr
     // Coalesced: one signal carries whatever the latest values are when it is emitted.
     if (!extras.progressPosted && wantsSignals()) {
         extras.progressPosted = true;
-        post({PendingSignal::Progress, ctx->name, {}, {}});
+        PendingSignal signal(PendingSignal::Progress, ctx->name);
+        signal.runSerial = ctx->serial;
+        post(std::move(signal));
     }
 }
 
@@ -596,7 +616,12 @@ void GoRoutineMapPrivate::emitPendingSignals()
                 Shard &shard = shardFor(signal.name);
                 std::lock_guard lock(shard.mutex);
                 const auto it = shard.entries.find(signal.name);
-                if (it == shard.entries.end() || !it->second.extras || !it->second.extras->progressPosted)
+                // Only while the run that reported it still runs: once it ended, complete() posted
+                // its last values, and the progress now pending (if any) is the next run's, which
+                // must not arrive before that run's operationQueued()/operationStarted().
+                if (it == shard.entries.end() || !it->second.runnable
+                    || it->second.runnable->ctx.serial != signal.runSerial || !it->second.extras
+                    || !it->second.extras->progressPosted)
                     break;
                 it->second.extras->progressPosted = false;
                 progress = it->second.extras->progress;
@@ -723,6 +748,9 @@ void GoRoutineMapPrivate::shutdown()
 GoRoutineMap::GoRoutineMap(bool exponentialBackOffOnError, QObject *parent)
     : QObject(parent), d(std::make_shared<GoRoutineMapPrivate>(this, exponentialBackOffOnError))
 {
+    // Registered by name too, so queued connections written with SIGNAL()/SLOT() work.
+    qRegisterMetaType<goroutinemap::Error>("goroutinemap::Error");
+    qRegisterMetaType<goroutinemap::BackoffPolicy>("goroutinemap::BackoffPolicy");
     d->deadlineTimer = new QTimer(this);
     d->deadlineTimer->setSingleShot(true);
     d->deadlineTimer->setTimerType(Qt::PreciseTimer);
@@ -807,7 +835,7 @@ bool GoRoutineMap::cancel(const QString &operationName)
 int GoRoutineMap::cancelAll()
 {
     int canceled = 0;
-    const QStringList names = d->pendingNames();
+    const QStringList names = d->pendingNames(true);
     for (const QString &name : names)
         canceled += d->cancel(name) ? 1 : 0;
     return canceled;

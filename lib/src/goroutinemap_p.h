@@ -43,6 +43,9 @@ public:
     std::atomic<Clock::rep> startedAt{0};
     std::atomic<bool> started{false};
     std::atomic<bool> cancellationRequested{false};
+    // Unique per run of the map (set before the entry points at it): tells a run's queued
+    // progress signal from one of the name's next run.
+    quint64 serial = 0;
 };
 
 class OperationRunnable final : public QRunnable
@@ -151,6 +154,7 @@ struct PendingSignal
     bool carriesProgress = false;
     int progress = -1;
     QString status;
+    quint64 runSerial = 0; // Progress: the run that reported it (OperationContextPrivate::serial)
 };
 
 // A backoff window's end (or, with resetAfter, the moment a quiet name is forgotten).
@@ -183,7 +187,8 @@ public:
     void finishLocked(Shard &shard, EntryTable::iterator it,
                       const Error &outcome, std::unique_ptr<QPromise<Error>> &promise);
     bool cancel(const QString &name);
-    QStringList pendingNames() const;
+    // Queued and running names; with withScheduledRetries also those awaiting an automatic retry.
+    QStringList pendingNames(bool withScheduledRetries = false) const;
     OperationInfo infoFor(const QString &name, const Entry &entry, Clock::time_point now) const;
     void updateProgress(OperationContextPrivate *ctx, int progress, const QString *status);
 
@@ -213,6 +218,7 @@ public:
     std::atomic<bool> shuttingDown{false};
     std::atomic<int> listeners{0};
     std::atomic<std::chrono::milliseconds::rep> resetAfterMs{0};
+    std::atomic<quint64> runSerials{0};
 
     mutable std::mutex policyMutex;
     BackoffPolicy policy;

@@ -53,6 +53,9 @@ class GoRoutineMapPrivate;
     emitted in the thread the map lives in (its thread affinity), through that thread's
     event loop, so receivers there need no locking. Signals of one name arrive in order
     (started before finished). Destroying the map discards the signals not yet delivered.
+    The map queues operation signals only while something is connected to them, so an
+    unobserved map pays nothing for them; a receiver connected while an operation runs
+    may therefore see its operationFinished() without its operationStarted().
 
     \section Lifetime
     Destroying the map requests cancellation of every operation, waits for the running
@@ -141,10 +144,12 @@ public:
         freed at once; a running one sees OperationContext::isCancellationRequested() and
         keeps its name pending until its function returns. Either way the outcome is
         Error::Kind::Canceled, signalled with operationCanceled(), and never a failure for
-        backoff. Returns false when the name is not pending. \threadsafe
+        backoff. A name backing off with automatic retries still to come (RunOptions) loses
+        them, also signalled with operationCanceled(); its failure history stays. Returns
+        false when there was nothing to cancel. \threadsafe
     */
     bool cancel(const QString &operationName);
-    //! Requests cancellation of every pending operation; returns how many. \threadsafe
+    //! cancel() for every pending name and every scheduled retry; returns how many. \threadsafe
     int cancelAll();
 
     /*!
