@@ -231,7 +231,7 @@ int main(int argc, char *argv[])
     parser.addOptions({watchOption, burstOption, noBackoffOption, langOption, logOption,
                        screenshotOption, screenshotAfterOption, quitAfterOption, stallsOption,
                        maxPendingOption, retriesOption, threadsOption, simulateOption,
-                       noWatchOption, seedOption});
+                       quitWhenDoneOption, noWatchOption, seedOption});
     parser.process(app);
 
     QStringList folders = parser.values(watchOption);
