@@ -137,9 +137,11 @@ FolderHasher::FolderHasher(GoRoutineMap *map, QObject *parent)
 FolderHasher::~FolderHasher()
 {
     m_generation->fetch_add(1); // makes a running scan stop at its next entry
+    // The scanner and its watchers (with their socket notifiers) are deleted in their own
+    // thread: QThread runs deferred deletions as it finishes.
+    m_scanner->deleteLater();
     m_thread.quit();
     m_thread.wait();
-    delete m_scanner;
 }
 
 void FolderHasher::watch(const QString &folder)

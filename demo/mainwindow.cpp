@@ -58,9 +58,9 @@ public:
     {
         m_label = label;
         setToolTip(toolTip);
-        show(m_count);
+        setCount(m_count);
     }
-    void show(qint64 count)
+    void setCount(qint64 count)
     {
         m_count = count;
         m_text->setText(QStringLiteral("%1: %2").arg(m_label, QLocale().toString(count)));
@@ -406,12 +406,12 @@ void MainWindow::refreshStatus()
 {
     const LiveCounts live = liveCounts();
     const EventLog::Counts totals = m_eventLog->counts();
-    m_queuedLabel->show(live.queued);
-    m_runningLabel->show(live.running);
-    m_backingOffLabel->show(live.backingOff);
-    m_finishedLabel->show(totals.finished);
-    m_failedLabel->show(totals.failed);
-    m_refusedLabel->show(totals.refused);
+    m_queuedLabel->setCount(live.queued);
+    m_runningLabel->setCount(live.running);
+    m_backingOffLabel->setCount(live.backingOff);
+    m_finishedLabel->setCount(totals.finished);
+    m_failedLabel->setCount(totals.failed);
+    m_refusedLabel->setCount(totals.refused);
 
     const FolderHasher::Stats s = m_hasher->stats();
     const QLocale locale;
