@@ -181,6 +181,11 @@ void Simulation::runScenarioCycle()
             {1600ms, op(QStringLiteral("sim/upload-report"), 1000ms)},
             {2200ms, op(QStringLiteral("sim/upload-report"), 800ms)},
     };
+    // More work than the pool has threads, so that some of it waits (Queued) early on.
+    const int threads = m_map ? m_map->maxConcurrency() : 8;
+    for (int i = 1; i <= qMax(0, threads - 6) + 3; ++i)
+        items.append({400ms + std::chrono::milliseconds(20 * i),
+                      op(QStringLiteral("sim/render-page-%1").arg(i), 1500ms + 100ms * (i % 8))});
     schedule(std::move(items));
 
     BurstSpec spec;

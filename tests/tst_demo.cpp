@@ -20,6 +20,8 @@
 #include <QCryptographicHash>
 #include <QDialogButtonBox>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QMetaEnum>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QHash>
@@ -260,6 +262,7 @@ class tst_Demo : public QObject
 private Q_SLOTS:
     void initTestCase();
     void windowStartsEmpty();
+    void firstLookShowsEveryState();
     void burstShowsRowsAndRefusals();
     void watchHashesFilesAndBacksOffBrokenLink();
     void watchRerunsChangedFileAndRefusesPendingName();
@@ -307,6 +310,59 @@ void tst_Demo::windowStartsEmpty()
           appearance::Look::Finished, appearance::Look::Failed, appearance::Look::Refused}) {
         QVERIFY(!appearance::icon(look).pixmap(QSize(16, 16)).isNull());
     }
+}
+
+void tst_Demo::firstLookShowsEveryState()
+{
+    // What the demo does without arguments: the scenario plus a real folder. Every state
+    // must show within two seconds, and a countdown must drain.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    for (int i = 0; i < 300; ++i)
+        QVERIFY(writeFile(dir.filePath(QStringLiteral("file-%1.txt").arg(i)),
+                          QByteArray(4096, char('a' + i % 26))));
+
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QElapsedTimer clock;
+    clock.start();
+    window.startScenario(false);
+    window.watchFolder(dir.path());
+
+    QHash<int, qint64> firstSeen; // state → ms
+    QString countdownName;
+    qint64 countdownStart = -1;
+    bool drained = false;
+    QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const QString &name : tableNames(window)) {
+                    const TableRow row = tableRow(window, name);
+                    if (!row.found)
+                        continue;
+                    if (!firstSeen.contains(int(row.state)))
+                        firstSeen.insert(int(row.state), clock.elapsed());
+                    if (row.state == OperationInfo::State::BackingOff) {
+                        if (countdownName.isEmpty()) {
+                            countdownName = name;
+                            countdownStart = row.remainingMs;
+                        } else if (name == countdownName && row.remainingMs < countdownStart - 50) {
+                            drained = true;
+                        }
+                    }
+                }
+                return firstSeen.size() == 3 && drained;
+            }(),
+            longTimeout);
+    for (auto state : {OperationInfo::State::Queued, OperationInfo::State::Running,
+                       OperationInfo::State::BackingOff}) {
+        qInfo("%s first shown after %lld ms",
+              QMetaEnum::fromType<OperationInfo::State>().valueToKey(int(state)),
+              firstSeen.value(int(state)));
+        QVERIFY2(firstSeen.value(int(state)) <= 2000,
+                 QMetaEnum::fromType<OperationInfo::State>().valueToKey(int(state)));
+    }
+    window.cancelAll();
 }
 
 void tst_Demo::burstShowsRowsAndRefusals()
