@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <ctime>
+
 #include <unistd.h>
 
 namespace goroutinemap::demo {
@@ -55,6 +57,17 @@ qint64 selfTicks()
     return fields.at(11).toLongLong() + fields.at(12).toLongLong(); // utime, stime
 }
 
+// CPU time the calling thread has used, in nanoseconds; -1 where unknown.
+qint64 threadCpuNs()
+{
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec ts{};
+    if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        return qint64(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+#endif
+    return -1;
+}
+
 } // namespace
 
 StallMonitor::StallMonitor(std::chrono::milliseconds interval, QObject *parent)
@@ -73,6 +86,8 @@ void StallMonitor::start()
     m_over50 = 0;
     m_ticks = 0;
     m_worst.clear();
+    m_lastCpuNs = threadCpuNs();
+    m_maxBusyNs = m_lastCpuNs < 0 ? -1 : 0;
     m_systemBusyAtStart = systemBusyTicks();
     m_selfAtStart = selfTicks();
     m_timer.start();
@@ -89,6 +104,11 @@ void StallMonitor::tick()
     const qint64 gap = now - m_lastNs;
     m_lastNs = now;
     ++m_ticks;
+    if (m_maxBusyNs >= 0) {
+        const qint64 cpu = threadCpuNs();
+        m_maxBusyNs = qMax(m_maxBusyNs, cpu - m_lastCpuNs);
+        m_lastCpuNs = cpu;
+    }
     if (gap > m_maxGapNs) {
         m_maxGapNs = gap;
         m_maxGapAtMs = now / 1000000;
@@ -130,6 +150,7 @@ QJsonObject StallMonitor::report() const
              qMax(0.0, qRound((maxGapMs() - double(m_interval.count())) * 10) / 10.0));
     o.insert(QStringLiteral("maxGapAtMs"), m_maxGapAtMs);
     o.insert(QStringLiteral("gapsOver50Ms"), m_over50);
+    o.insert(QStringLiteral("maxBusyMs"), maxBusyMs() < 0 ? -1.0 : qRound(maxBusyMs() * 10) / 10.0);
     QJsonArray worst;
     for (const auto &[gap, at] : m_worst)
         worst.append(QStringLiteral("%1ms@%2").arg(double(gap) / 1e6, 0, 'f', 1).arg(at));

@@ -40,8 +40,14 @@ public:
     double maxGapMs() const { return double(m_maxGapNs) / 1e6; }
     //! When the longest gap ended, in milliseconds since start().
     qint64 maxGapAtMs() const { return m_maxGapAtMs; }
-    //! How many gaps exceeded \a ms.
+    //! How many gaps exceeded 50 ms.
     qint64 gapsOver50Ms() const { return m_over50; }
+    /*!
+        The most CPU time the measured thread used between two ticks, in milliseconds: the
+        longest piece of work the event loop did. Unlike a gap it does not grow when other
+        processes take the CPU away (Linux and other POSIX systems; -1 elsewhere).
+    */
+    double maxBusyMs() const { return m_maxBusyNs < 0 ? -1.0 : double(m_maxBusyNs) / 1e6; }
     qint64 ticks() const { return m_ticks; }
 
     //! The process's resident set size now, in KiB (0 where unknown).
@@ -57,8 +63,9 @@ public:
 
     /*!
         Everything measured: ticks, maxGapMs, maxStallMs, gapsOver50Ms, the five longest
-        gaps with when they ended, memory samples in KiB, and otherProcessesCpu: how many
-        cores other processes kept busy on average since start() (Linux; -1 elsewhere).
+        gaps with when they ended, maxBusyMs, memory samples in KiB, and otherProcessesCpu:
+        how many cores other processes kept busy on average since start() (Linux; -1
+        elsewhere).
     */
     QJsonObject report() const;
 
@@ -73,6 +80,8 @@ private:
     qint64 m_maxGapAtMs = 0;
     qint64 m_over50 = 0;
     qint64 m_ticks = 0;
+    qint64 m_lastCpuNs = 0;
+    qint64 m_maxBusyNs = -1;
     qint64 m_systemBusyAtStart = 0; //!< Clock ticks all CPUs were busy, at start().
     qint64 m_selfAtStart = 0; //!< Clock ticks this process used, at start().
     //! The longest gaps, longest first: {gap ns, when it ended in ms}.

@@ -851,17 +851,28 @@ void tst_Demo::twentyThousandFiles()
     // every run's own memory is given back.
     QVERIFY2(after - before < 16 * 1024, qPrintable(QString::number(after - before)));
 
-    // Responsiveness: the limit is 50 ms. Other processes competing for the CPU
-    // stretch gaps the demo does not cause, so the strict check needs the cores to itself.
+    // Responsiveness: the limit is 50 ms. The longest piece of work the GUI thread
+    // did between two ticks (its own CPU time) must stay under it on any machine. The wall
+    // clock gap is held to it too when no other process competed for the cores; otherwise
+    // it says more about the machine than about the demo and is only reported.
+    const double maxBusy = report.value(QStringLiteral("maxBusyMs")).toDouble(-1);
     const double otherCpu = report.value(QStringLiteral("otherProcessesCpu")).toDouble(-1);
-    qInfo("other processes kept %.2f cores busy meanwhile", otherCpu);
-    if (otherCpu >= 0 && otherCpu < 0.25) {
+    qInfo("longest GUI-thread work between two ticks %.1f ms; longest gaps %s; other processes "
+          "kept %.2f "
+          "cores busy meanwhile",
+          maxBusy,
+          qPrintable(report.value(QStringLiteral("longestGaps"))
+                             .toVariant()
+                             .toStringList()
+                             .join(QLatin1Char(' '))),
+          otherCpu);
+    if (maxBusy >= 0)
+        QVERIFY2(maxBusy < 50.0, qPrintable(QString::number(maxBusy)));
+    if (otherCpu >= 0 && otherCpu < 0.25)
         QVERIFY2(maxGap < 50.0, qPrintable(QString::number(maxGap)));
-    } else {
-        qWarning("other processes used %.2f cores: checking the stall against 250 ms, not 50 ms",
-                 otherCpu);
-        QVERIFY2(maxGap < 250.0, qPrintable(QString::number(maxGap)));
-    }
+    else if (maxGap >= 50.0)
+        qWarning("other processes used %.2f cores: the %.1f ms gap is not held to 50 ms", otherCpu,
+                 maxGap);
 }
 
 QTEST_MAIN(tst_Demo)
