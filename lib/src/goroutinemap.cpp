@@ -255,7 +255,15 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
                 extras.retriesLeft = ctx.retriesLeft - 1;
             }
             pendingCount.fetch_sub(1);
-            post({PendingSignal::Failed, ctx.name, outcome, entry.retryDeadline()});
+            if (++shard.lastWindowSerial == 0) // 0 means "no window"
+                ++shard.lastWindowSerial;
+            entry.windowSerial = shard.lastWindowSerial;
+            PendingSignal failedSignal(PendingSignal::Failed, ctx.name, outcome,
+                                       entry.retryDeadline());
+            failedSignal.deadlineRef =
+                    Deadline::makeRef(size_t(&shard - shards.data()), it.index(), false);
+            failedSignal.deadlineSerial = entry.windowSerial;
+            post(std::move(failedSignal));
             // Formatted only when the warning is enabled: a million failures with warnings
             // filtered out must not pay for a million local-time conversions.
             QString logText;
@@ -603,7 +611,7 @@ void GoRoutineMapPrivate::emitPendingSignals()
             break;
         case PendingSignal::Failed:
             if (signal.retryDeadline != Clock::time_point{})
-                schedule({signal.retryDeadline, signal.retryDeadline, signal.name, false});
+                schedule({signal.retryDeadline, signal.deadlineRef, signal.deadlineSerial});
             Q_EMIT q->operationFailed(signal.name, signal.error);
             break;
         case PendingSignal::Canceled:
@@ -673,21 +681,24 @@ void GoRoutineMapPrivate::onDeadlines()
         Deadline deadline = deadlines.top();
         deadlines.pop();
 
-        Shard &shard = shardFor(deadline.name);
+        Shard &shard = shards[deadline.shard()];
         std::unique_lock lock(shard.mutex);
-        const auto it = shard.entries.find(deadline.name);
-        // Stale when the name ran again, succeeded or was reset since this deadline was set.
-        if (it == shard.entries.end() || it->second.isPending() || it->second.failureCount == 0
-            || it->second.retryDeadline() != deadline.windowEnd) {
+        EntryTable::value_type *node = shard.entries.nodeAt(deadline.index());
+        // Stale when the name ran again, succeeded, failed again or was reset (its window
+        // serial changed) or left the map (its node was erased: serial 0, maybe reused).
+        if (!node || node->second.windowSerial != deadline.serial || node->second.isPending()
+            || node->second.failureCount == 0) {
             continue;
         }
-        Entry &entry = it->second;
-        if (deadline.forget) {
-            shard.entries.erase(it);
+        const QString name = node->first;
+        Entry &entry = node->second;
+        const Clock::time_point windowEnd = entry.retryDeadline();
+        if (deadline.forget()) {
+            shard.entries.erase(shard.entries.find(deadline.index(), EntryTable::hashName(name)));
             entryCount.fetch_sub(1);
             lock.unlock();
             notifyWaiters();
-            Q_EMIT q->operationRemoved(deadline.name);
+            Q_EMIT q->operationRemoved(name);
             continue;
         }
         GoRoutineMap::OperationFunc retryFunc;
@@ -704,11 +715,14 @@ void GoRoutineMapPrivate::onDeadlines()
         }
         lock.unlock();
 
-        if (resetAfter.count() > 0)
-            schedule({saturatingDeadline(deadline.windowEnd, resetAfter), deadline.windowEnd, deadline.name, true});
-        Q_EMIT q->backoffExpired(deadline.name);
+        if (resetAfter.count() > 0) {
+            schedule({saturatingDeadline(windowEnd, resetAfter),
+                      Deadline::makeRef(deadline.shard(), deadline.index(), true),
+                      deadline.serial});
+        }
+        Q_EMIT q->backoffExpired(name);
         if (guard && (retryFunc || retryContextFunc))
-            start(deadline.name, std::move(retryFunc), std::move(retryContextFunc), retriesLeft, nullptr);
+            start(name, std::move(retryFunc), std::move(retryContextFunc), retriesLeft, nullptr);
     }
     if (guard)
         armTimer();

@@ -80,6 +80,7 @@ struct Entry
     qint64 lastErrorWallMs = 0;
     QString lastErrorText;
     int failureCount = 0;
+    quint32 windowSerial = 0; // the current backoff window's, for its Deadline; 0 for none
 
     bool isPending() const { return runnable != nullptr; }
     Clock::time_point retryDeadline() const { return saturatingDeadline(lastErrorTime, durationBeforeRetry); }
@@ -92,6 +93,7 @@ struct Entry
     void clearHistory()
     {
         failureCount = 0;
+        windowSerial = 0;
         durationBeforeRetry = std::chrono::milliseconds(0);
         lastErrorText.clear();
         if (extras) {
@@ -113,6 +115,7 @@ struct alignas(64) Shard
     // it has not changed, a name a thread saw pending still is: run() refuses it again
     // without the mutex (see RefusalCache), so threads refusing one name do not contend.
     std::atomic<quint64> version{0};
+    quint32 lastWindowSerial = 0; // under the mutex; never reset, so a stale Deadline never matches
     EntryTable entries;
 
     void pendingNameFreed() { version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
@@ -151,21 +154,37 @@ struct PendingSignal
     QString name;
     Error error; // Failed
     Clock::time_point retryDeadline{}; // Failed with backoff on
+    quint32 deadlineRef = 0; // Failed with backoff on: Deadline::ref and ::serial of the window
+    quint32 deadlineSerial = 0;
     bool carriesProgress = false;
     int progress = -1;
     QString status;
     quint64 runSerial = 0; // Progress: the run that reported it (OperationContextPrivate::serial)
 };
 
-// A backoff window's end (or, with resetAfter, the moment a quiet name is forgotten).
+// A backoff window's end (or, with resetAfter, the moment a quiet name is forgotten): 16
+// bytes, since a million names may back off at once. The entry is named by its shard and node
+// index, and the window by a serial the entry keeps while that window is its current one.
 struct Deadline
 {
+    static constexpr quint32 ForgetBit = quint32(1) << 27;
+    static constexpr quint32 IndexMask = ForgetBit - 1;
+    static quint32 makeRef(size_t shard, quint32 index, bool forget)
+    {
+        return quint32(shard) << 28 | (forget ? ForgetBit : 0) | (index & IndexMask);
+    }
+
     Clock::time_point when;
-    Clock::time_point windowEnd; // identifies the failure this deadline belongs to
-    QString name;
-    bool forget = false;
+    quint32 ref; // shard (4 bits), forget (1 bit), node index (27 bits)
+    quint32 serial; // Entry::windowSerial when scheduled
+
+    size_t shard() const { return ref >> 28; }
+    bool forget() const { return (ref & ForgetBit) != 0; }
+    quint32 index() const { return ref & IndexMask; }
     bool operator>(const Deadline &other) const { return when > other.when; }
 };
+static_assert(sizeof(Deadline) == 16, "a million deadlines must stay small");
+static_assert(EntryTable::MaxNodes - 1 <= Deadline::IndexMask, "node indices fit a Deadline");
 
 class GoRoutineMapPrivate : public std::enable_shared_from_this<GoRoutineMapPrivate>
 {

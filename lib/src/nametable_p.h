@@ -22,10 +22,13 @@ namespace goroutinemap {
       shard) and passes it to find() and tryEmplace().
     - Slots are 8 bytes (32 bits of the hash, a node index), so probing rarely leaves a cache
       line and only touches a node's string when the 32 bits match.
-    - Nodes live in fixed chunks and never move: a node index is a stable handle (a running
-      operation finds its entry with find(index, hash) without comparing strings), and erased
-      nodes are reused without a trip through the allocator. When the table empties, big
-      storage is handed back.
+    - Nodes live in chunks that double in size (256, 512, ... nodes: few allocations, little
+      waste at chunk edges; untouched pages of the last chunk cost nothing) and never move: a
+      node index is a stable handle (a running operation finds its entry with find(index,
+      hash) without comparing strings; a backoff deadline names its entry by index), and
+      erased nodes are reused without a trip through the allocator. Every node below
+      nodeCount() is constructed, an erased one default-constructed, so nodeAt() may read any
+      of them. When the table empties, big storage is handed back.
     - Iteration may erase the current element (erase() returns the next one) and visits every
       element exactly once: it starts just after an empty slot, and a backward shift only
       moves elements that are still ahead of the iterator.
@@ -39,6 +42,8 @@ class NameTable
 public:
     using value_type = std::pair<const QString, T>;
     static constexpr quint32 NoIndex = std::numeric_limits<quint32>::max();
+    //! Node indices stay below this, so that a deadline can pack one in 27 bits.
+    static constexpr quint32 MaxNodes = quint32(1) << 27;
 
     static size_t hashName(const QString &name) noexcept
     {
@@ -94,6 +99,10 @@ public:
     ~NameTable() { clear(); }
 
     size_t size() const noexcept { return m_count; }
+    //! Nodes constructed so far; nodeAt() accepts any index below it.
+    quint32 nodeCount() const noexcept { return m_nodes; }
+    //! The node with \a index, live or erased (then default-constructed); nullptr from nodeCount() on.
+    value_type *nodeAt(quint32 index) const { return index < m_nodes ? &node(index) : nullptr; }
     bool empty() const noexcept { return m_count == 0; }
 
     iterator end() const { return iterator(const_cast<NameTable *>(this), iterator::End, 0); }
@@ -151,7 +160,9 @@ public:
         if ((m_count + 1) * MaxLoadDen > (m_mask + 1) * MaxLoadNum)
             grow();
         const quint32 index = allocateNode();
-        ::new (static_cast<void *>(&m_chunks[index >> ChunkBits][index & ChunkMask])) value_type(
+        value_type *place = &node(index);
+        place->~value_type(); // a free node is default-constructed
+        ::new (static_cast<void *>(place)) value_type(
                 std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple());
         const quint32 tag = quint32(hash);
         size_t pos = tag & m_mask;
@@ -168,7 +179,9 @@ public:
         const size_t pos = it.m_pos;
         const size_t left = it.m_left;
         const quint32 index = m_slots[pos].index;
-        node(index).~value_type();
+        value_type *place = &node(index);
+        place->~value_type();
+        ::new (static_cast<void *>(place)) value_type(); // erased nodes stay readable
         m_free.push_back(index);
         --m_count;
         if (m_count == 0 && m_mask + 1 > KeepCapacity) {
@@ -196,12 +209,7 @@ public:
 
     void clear()
     {
-        if (m_count > 0) {
-            for (size_t pos = 0; pos <= m_mask; ++pos) {
-                if (m_slots[pos].index != NoIndex)
-                    node(m_slots[pos].index).~value_type();
-            }
-        }
+        m_count = 0;
         release();
     }
 
@@ -216,17 +224,34 @@ private:
         unsigned char bytes[sizeof(value_type)];
     };
 
-    static constexpr unsigned ChunkBits = 8;
-    static constexpr quint32 ChunkMask = (1u << ChunkBits) - 1;
+    static constexpr unsigned FirstChunkBits = 8; // chunk k holds 256 << k nodes
     static constexpr size_t MaxLoadNum = 4; // grow above 4/5 full
     static constexpr size_t MaxLoadDen = 5;
     static constexpr size_t InitialCapacity = 16;
     static constexpr size_t KeepCapacity = 1024; // storage kept when the table empties
 
+    // Chunk k starts at node 256 * (2^k - 1).
+    static unsigned chunkOf(quint32 index) noexcept
+    {
+        const quint32 scaled = (index >> FirstChunkBits) + 1; // in [2^k, 2^(k+1))
+#if defined(__GNUC__)
+        return unsigned(31 - __builtin_clz(scaled));
+#else
+        unsigned k = 0;
+        while (scaled >> (k + 1))
+            ++k;
+        return k;
+#endif
+    }
+    static quint32 chunkStart(unsigned k) noexcept
+    {
+        return ((quint32(1) << k) - 1) << FirstChunkBits;
+    }
+
     value_type &node(quint32 index) const
     {
-        return *std::launder(
-                reinterpret_cast<value_type *>(&m_chunks[index >> ChunkBits][index & ChunkMask]));
+        const unsigned k = chunkOf(index);
+        return *std::launder(reinterpret_cast<value_type *>(&m_chunks[k][index - chunkStart(k)]));
     }
 
     quint32 allocateNode()
@@ -236,9 +261,13 @@ private:
             m_free.pop_back();
             return index;
         }
-        const quint32 index = m_nodes++;
-        if ((index & ChunkMask) == 0)
-            m_chunks.emplace_back(new NodeStorage[size_t(1) << ChunkBits]);
+        Q_ASSERT(m_nodes < MaxNodes);
+        const quint32 index = m_nodes;
+        const unsigned k = chunkOf(index);
+        if (k == m_chunks.size())
+            m_chunks.emplace_back(new NodeStorage[size_t(1) << (FirstChunkBits + k)]);
+        ::new (static_cast<void *>(&m_chunks[k][index - chunkStart(k)])) value_type();
+        ++m_nodes;
         return index;
     }
 
@@ -262,9 +291,11 @@ private:
         }
     }
 
-    // Drops all storage; only with no live element.
+    // Drops all storage; only with no live element (m_count == 0).
     void release()
     {
+        for (quint32 index = 0; index < m_nodes; ++index)
+            node(index).~value_type();
         m_slots.reset();
         m_mask = 0;
         m_count = 0;
