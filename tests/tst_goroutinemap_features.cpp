@@ -280,6 +280,7 @@ private Q_SLOTS:
     void cancelDropsScheduledRetries();
     void cancelRunningSignalsRequest();
     void resetBackoffWhileRunningSignalsReset();
+    void slowReceiversDoNotFreezeTheMapThread();
 };
 
 void tst_GoRoutineMapFeatures::initTestCase()
@@ -1379,6 +1380,31 @@ void tst_GoRoutineMapFeatures::resetBackoffWhileRunningSignalsReset()
     QCOMPARE(reset.at(0).at(0).toString(), kName);
     QCOMPARE(removed.count(), 0); // still pending, so still in the map
     gate.open();
+}
+
+void tst_GoRoutineMapFeatures::slowReceiversDoNotFreezeTheMapThread()
+{
+    GoRoutineMap map;
+    constexpr int count = 1000;
+    int delivered = 0;
+    connect(&map, &GoRoutineMap::operationFinished, this, [&delivered] {
+        // A slow receiver: 0.2 ms of work per signal, 200 ms for the whole batch.
+        QElapsedTimer spin;
+        spin.start();
+        while (spin.nsecsElapsed() < 200000) {
+        }
+        ++delivered;
+    });
+    for (int i = 0; i < count; ++i)
+        QVERIFY(!map.run(QString::number(i), noop()));
+    map.waitForCompletion(); // every signal now waits in one batch
+    int deliveredWhenOtherEventsRan = -1;
+    QMetaObject::invokeMethod(
+            this, [&] { deliveredWhenOtherEventsRan = delivered; }, Qt::QueuedConnection);
+    QTRY_COMPARE_WITH_TIMEOUT(delivered, count, kTimeoutMs);
+    // The batch yielded to the event queued behind it long before it was done.
+    QVERIFY2(deliveredWhenOtherEventsRan >= 0 && deliveredWhenOtherEventsRan < count / 2,
+             qPrintable(QString::number(deliveredWhenOtherEventsRan)));
 }
 
 QTEST_GUILESS_MAIN(tst_GoRoutineMapFeatures)

@@ -5,6 +5,7 @@
 #include "goroutinemap_p.h"
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QMetaMethod>
 #include <QThread>
 
@@ -32,6 +33,9 @@ struct RefusalCache
     QString name;
 };
 thread_local RefusalCache refusalCache;
+
+// The last name isOperationPending() found not pending, with its shard's startVersion then.
+thread_local RefusalCache notPendingCache;
 
 Error invalidFunction(const QString &name)
 {
@@ -177,6 +181,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     ctx.queuedAt = Clock::now();
     ctx.serial = runSerials.fetch_add(1, std::memory_order_relaxed) + 1;
     ctx.pool = pool.load(std::memory_order_acquire);
+    shard.nameStarted();
     entry.runnable = runnable;
     if (future) {
         EntryExtras &extras = entry.ensureExtras();
@@ -578,11 +583,34 @@ void GoRoutineMapPrivate::post(PendingSignal &&signal)
     if (!signalTarget)
         return;
     signalQueue.push_back(std::move(signal));
-    if (!drainPosted) {
-        drainPosted = true;
-        QMetaObject::invokeMethod(signalTarget, [this] { emitPendingSignals(); }, Qt::QueuedConnection);
-        GOROUTINEMAP_HAPPENS_BEFORE(&signalQueue);
-    }
+    if (!drainPosted)
+        postDrainLocked();
+}
+
+void GoRoutineMapPrivate::postDrainLocked()
+{
+    drainPosted = true;
+    auto *event = new QEvent(SignalPump::drainEventType());
+    GOROUTINEMAP_HAPPENS_BEFORE(&signalQueue);
+    GOROUTINEMAP_HAPPENS_BEFORE(event); // acquired by SignalPump::event() before it reads anything
+    QCoreApplication::postEvent(signalPump, event);
+}
+
+QEvent::Type SignalPump::drainEventType()
+{
+    static const auto type = QEvent::Type(QEvent::registerEventType());
+    return type;
+}
+
+bool SignalPump::event(QEvent *e)
+{
+    // The map may have been moved to this thread behind Qt's locks since it was made: read
+    // nothing of ours before synchronising with the thread that posted.
+    GOROUTINEMAP_HAPPENS_AFTER(e);
+    if (e->type() != drainEventType())
+        return QObject::event(e);
+    d->emitPendingSignals(); // may delete the map, and this with it: touch nothing after
+    return true;
 }
 
 void GoRoutineMapPrivate::emitPendingSignals()
@@ -596,9 +624,23 @@ void GoRoutineMapPrivate::emitPendingSignals()
         drainPosted = false;
     }
     QPointer<GoRoutineMap> guard(q);
-    for (PendingSignal &signal : batch) {
+    QElapsedTimer busy;
+    busy.start();
+    for (size_t i = 0; i < batch.size(); ++i) {
         if (!guard)
             return;
+        // Slow receivers must not freeze the map's thread: past the budget, the rest of the
+        // batch goes back to the front of the queue, after the events already waiting.
+        if (i % 64 == 63 && busy.elapsed() > signalBatchBudgetMs) {
+            std::lock_guard lock(signalMutex);
+            signalQueue.insert(signalQueue.begin(),
+                               std::make_move_iterator(batch.begin() + qsizetype(i)),
+                               std::make_move_iterator(batch.end()));
+            if (!drainPosted && signalTarget)
+                postDrainLocked();
+            return;
+        }
+        PendingSignal &signal = batch[i];
         switch (signal.type) {
         case PendingSignal::Queued:
             Q_EMIT q->operationQueued(signal.name);
@@ -765,6 +807,7 @@ GoRoutineMap::GoRoutineMap(bool exponentialBackOffOnError, QObject *parent)
     // Registered by name too, so queued connections written with SIGNAL()/SLOT() work.
     qRegisterMetaType<goroutinemap::Error>("goroutinemap::Error");
     qRegisterMetaType<goroutinemap::BackoffPolicy>("goroutinemap::BackoffPolicy");
+    d->signalPump = new SignalPump(d.get(), this);
     d->deadlineTimer = new QTimer(this);
     d->deadlineTimer->setSingleShot(true);
     d->deadlineTimer->setTimerType(Qt::PreciseTimer);
@@ -814,11 +857,41 @@ QFuture<Error> GoRoutineMap::runOrJoin(const QString &operationName, OperationFu
 
 bool GoRoutineMap::isOperationPending(const QString &operationName) const
 {
+    // As in start(): a name this thread last saw pending still is while its shard's version
+    // is unchanged, so polling a pending name takes no lock.
+    RefusalCache &cache = refusalCache;
+    if (cache.mapId == d->id && cache.name.size() == operationName.size()
+        && (cache.name.constData() == operationName.constData() || cache.name == operationName)
+        && d->shardForHash(cache.hash).version.load(std::memory_order_acquire) == cache.version) {
+        return true;
+    }
+    RefusalCache &absent = notPendingCache;
+    if (absent.mapId == d->id && absent.name.size() == operationName.size()
+        && (absent.name.constData() == operationName.constData() || absent.name == operationName)
+        && d->shardForHash(absent.hash).startVersion.load(std::memory_order_acquire)
+                == absent.version) {
+        return false;
+    }
     const size_t hash = EntryTable::hashName(operationName);
     const Shard &shard = d->shardForHash(hash);
-    std::lock_guard lock(shard.mutex);
+    std::unique_lock lock(shard.mutex);
     const auto it = shard.entries.find(operationName, hash);
-    return it != shard.entries.end() && it->second.isPending();
+    if (it == shard.entries.end() || !it->second.isPending()) {
+        const quint64 version = shard.startVersion.load(std::memory_order_relaxed);
+        lock.unlock();
+        absent.mapId = d->id;
+        absent.hash = hash;
+        absent.version = version;
+        absent.name = operationName;
+        return false;
+    }
+    const quint64 version = shard.version.load(std::memory_order_relaxed);
+    lock.unlock();
+    cache.mapId = d->id;
+    cache.hash = hash;
+    cache.version = version;
+    cache.name = operationName;
+    return true;
 }
 
 void GoRoutineMap::wait()

@@ -7,6 +7,7 @@
 #include "logging_p.h"
 #include "nametable_p.h"
 
+#include <QEvent>
 #include <QPointer>
 #include <QPromise>
 #include <QRunnable>
@@ -115,10 +116,33 @@ struct alignas(64) Shard
     // it has not changed, a name a thread saw pending still is: run() refuses it again
     // without the mutex (see RefusalCache), so threads refusing one name do not contend.
     std::atomic<quint64> version{0};
+    // Bumped, under the mutex, before a name of this shard becomes pending: while unchanged, a
+    // name a thread saw not pending still is not (isOperationPending() polls without the mutex).
+    std::atomic<quint64> startVersion{0};
     quint32 lastWindowSerial = 0; // under the mutex; never reset, so a stale Deadline never matches
     EntryTable entries;
 
     void pendingNameFreed() { version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+    void nameStarted()
+    {
+        startVersion.store(startVersion.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_release);
+    }
+};
+
+// Receives the events that carry signal batches into the map's thread; a child of the map, so
+// it follows the map to any thread. A plain QEvent, rather than a queued functor, keeps that
+// hand-off free of data written in one thread and read in the other behind Qt's locks, which
+// ThreadSanitizer cannot see (Qt is not built with it): the batch itself goes under signalMutex.
+class SignalPump final : public QObject
+{
+public:
+    SignalPump(GoRoutineMapPrivate *d, QObject *parent) : QObject(parent), d(d) { }
+    bool event(QEvent *e) override;
+    static QEvent::Type drainEventType();
+
+private:
+    GoRoutineMapPrivate *const d;
 };
 
 // Something to emit in the map's thread.
@@ -251,10 +275,13 @@ public:
 
     // Signals travel from any thread to the map's thread through this queue; one posted
     // event drains a whole batch.
+    static constexpr qint64 signalBatchBudgetMs = 10; // per event, then yield to other events
     std::mutex signalMutex;
     std::vector<PendingSignal> signalQueue;
     bool drainPosted = false;
     GoRoutineMap *signalTarget = nullptr; // null once the map is being destroyed
+    SignalPump *signalPump = nullptr; // a child of the map
+    void postDrainLocked(); // signalMutex locked
 
     // Map thread only.
     QTimer *deadlineTimer = nullptr;
