@@ -104,13 +104,14 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
                                  QFuture<Error> *future)
 {
     if (!func && !contextFunc) {
-        const Error err = invalidFunction(name);
+        Error err = invalidFunction(name);
         if (future)
             *future = QtFuture::makeReadyFuture(err);
         return err;
     }
     if (shuttingDown.load(std::memory_order_relaxed)) {
-        const Error err = Error::make(Error::Kind::Canceled, name, GoRoutineMap::tr("the map is being destroyed"));
+        Error err = Error::make(Error::Kind::Canceled, name,
+                                GoRoutineMap::tr("the map is being destroyed"));
         if (future)
             *future = QtFuture::makeReadyFuture(err);
         return err;
@@ -156,9 +157,9 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             if (isRefused(left)) {
                 // The wall-clock time stays milliseconds until someone reads it: making a local
                 // QDateTime costs microseconds, far more than the refusal itself.
-                const Error err = Error::makeExponentialBackoffAt(name, entry.lastErrorText, entry.lastErrorWallMs,
-                                                                  entry.durationBeforeRetry, ceilMilliseconds(left),
-                                                                  entry.failureCount);
+                Error err = Error::makeExponentialBackoffAt(
+                        name, entry.lastErrorText, entry.lastErrorWallMs, entry.durationBeforeRetry,
+                        ceilMilliseconds(left), entry.failureCount);
                 if (future)
                     *future = QtFuture::makeReadyFuture(err);
                 return err;
