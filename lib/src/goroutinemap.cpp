@@ -618,30 +618,33 @@ void GoRoutineMapPrivate::emitPendingSignals()
 {
     GOROUTINEMAP_HAPPENS_AFTER(&signalQueue);
     const auto self = shared_from_this(); // a receiver may delete the map
-    std::vector<PendingSignal> batch;
     {
         std::lock_guard lock(signalMutex);
-        batch.swap(signalQueue);
-        drainPosted = false;
+        drainPosted = false; // this event is consumed; the next post() sends another
     }
     QPointer<GoRoutineMap> guard(q);
     QElapsedTimer busy;
     busy.start();
-    for (size_t i = 0; i < batch.size(); ++i) {
+    for (int delivered = 0;; ++delivered) {
         if (!guard)
             return;
-        // Slow receivers must not freeze the map's thread: past the budget, the rest of the
-        // batch goes back to the front of the queue, after the events already waiting.
-        if (i % 64 == 63 && busy.elapsed() > signalBatchBudgetMs) {
+        if (drainPosition == draining.size()) {
+            draining.clear();
+            drainPosition = 0;
             std::lock_guard lock(signalMutex);
-            signalQueue.insert(signalQueue.begin(),
-                               std::make_move_iterator(batch.begin() + qsizetype(i)),
-                               std::make_move_iterator(batch.end()));
+            draining.swap(signalQueue);
+            if (draining.empty())
+                return;
+        }
+        // Slow receivers must not freeze the map's thread: past the budget the rest waits
+        // behind the events already queued, and the next drain resumes where this one stopped.
+        if (delivered % 64 == 63 && busy.elapsed() > signalBatchBudgetMs) {
+            std::lock_guard lock(signalMutex);
             if (!drainPosted && signalTarget)
                 postDrainLocked();
             return;
         }
-        PendingSignal &signal = batch[i];
+        const PendingSignal signal = std::move(draining[drainPosition++]);
         switch (signal.type) {
         case PendingSignal::Queued:
             Q_EMIT q->operationQueued(signal.name);

@@ -284,6 +284,8 @@ public:
     void postDrainLocked(); // signalMutex locked
 
     // Map thread only.
+    std::vector<PendingSignal> draining; // the batch being emitted, from drainPosition on
+    size_t drainPosition = 0;
     QTimer *deadlineTimer = nullptr;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
 };
