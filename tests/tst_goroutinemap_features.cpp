@@ -1391,8 +1391,7 @@ void tst_GoRoutineMapFeatures::slowReceiversDoNotFreezeTheMapThread()
         // A slow receiver: 0.2 ms of work per signal, 200 ms for the whole batch.
         QElapsedTimer spin;
         spin.start();
-        while (spin.nsecsElapsed() < 200000) {
-        }
+        while (spin.nsecsElapsed() < 200000) { }
         ++delivered;
     });
     for (int i = 0; i < count; ++i)

@@ -12,7 +12,8 @@ Error::Error(const QString &message) : m_kind(Kind::OperationFailed), m_text(mes
 
 Error Error::make(Kind kind, const QString &operationName, const QString &text)
 {
-    return Error(kind, operationName, text); // copies, not default-construct-and-assign: a refusal is hot
+    return Error(kind, operationName,
+                 text); // copies, not default-construct-and-assign: a refusal is hot
 }
 
 Error Error::makeExponentialBackoff(const QString &operationName, const QString &lastErrorText,
@@ -37,10 +38,10 @@ QString Error::message() const
     case Kind::None:
         return QString();
     case Kind::AlreadyExists:
-        return QCoreApplication::translate(
-                       "goroutinemap::Error",
-                       "Failed to create operation with name \"%1\". An operation with that name is "
-                       "already executing.")
+        return QCoreApplication::translate("goroutinemap::Error",
+                                           "Failed to create operation with name \"%1\". An "
+                                           "operation with that name is "
+                                           "already executing.")
                 .arg(name);
     case Kind::ExponentialBackoff: {
         const QDateTime failedAt = lastErrorTime();
@@ -62,14 +63,16 @@ QString Error::message() const
                                            "Invalid argument for operation \"%1\": %2")
                 .arg(name, m_text);
     case Kind::Canceled:
-        return QCoreApplication::translate("goroutinemap::Error", "Operation for \"%1\" was canceled.")
+        return QCoreApplication::translate("goroutinemap::Error",
+                                           "Operation for \"%1\" was canceled.")
                 .arg(name);
     }
     return m_text;
 }
 
 Error Error::makeExponentialBackoffAt(const QString &operationName, const QString &lastErrorText,
-                                      qint64 lastErrorMSecsSinceEpoch, std::chrono::milliseconds durationBeforeRetry,
+                                      qint64 lastErrorMSecsSinceEpoch,
+                                      std::chrono::milliseconds durationBeforeRetry,
                                       std::chrono::milliseconds retryAfter, int failureCount)
 {
     Error err(Kind::ExponentialBackoff, operationName, lastErrorText);
@@ -87,7 +90,8 @@ QDateTime Error::lastErrorTime() const
 {
     if (!m_backoff)
         return QDateTime();
-    return m_backoff->hasMSecs ? QDateTime::fromMSecsSinceEpoch(m_backoff->lastErrorMSecs) : m_backoff->lastErrorTime;
+    return m_backoff->hasMSecs ? QDateTime::fromMSecsSinceEpoch(m_backoff->lastErrorMSecs)
+                               : m_backoff->lastErrorTime;
 }
 
 std::chrono::milliseconds Error::durationBeforeRetry() const
@@ -118,7 +122,8 @@ bool operator==(const Error &a, const Error &b)
         return false;
     if (a.m_backoff == b.m_backoff)
         return true;
-    return a.lastErrorTime() == b.lastErrorTime() && a.durationBeforeRetry() == b.durationBeforeRetry()
+    return a.lastErrorTime() == b.lastErrorTime()
+            && a.durationBeforeRetry() == b.durationBeforeRetry()
             && a.retryAfter() == b.retryAfter() && a.failureCount() == b.failureCount();
 }
 

@@ -26,12 +26,14 @@ bool BackoffPolicy::isValid(QString *why) const
         return fail(QCoreApplication::translate("goroutinemap::BackoffPolicy",
                                                 "The maximum delay must not be negative."));
     if (m_initialDelay > m_maximumDelay)
-        return fail(QCoreApplication::translate("goroutinemap::BackoffPolicy",
-                                                "The initial delay (%1) must not exceed the maximum delay (%2).")
+        return fail(QCoreApplication::translate(
+                            "goroutinemap::BackoffPolicy",
+                            "The initial delay (%1) must not exceed the maximum delay (%2).")
                             .arg(formatDuration(m_initialDelay), formatDuration(m_maximumDelay)));
     if (!(m_multiplier >= 1.0) || !std::isfinite(m_multiplier))
-        return fail(QCoreApplication::translate("goroutinemap::BackoffPolicy",
-                                                "The multiplier must be a finite number of at least 1, not %1.")
+        return fail(QCoreApplication::translate(
+                            "goroutinemap::BackoffPolicy",
+                            "The multiplier must be a finite number of at least 1, not %1.")
                             .arg(m_multiplier));
     if (!(m_jitter >= 0.0 && m_jitter <= 1.0))
         return fail(QCoreApplication::translate("goroutinemap::BackoffPolicy",
@@ -70,8 +72,10 @@ std::chrono::milliseconds nextBackoffDelay(const BackoffPolicy &policy, qint64 f
     const std::chrono::milliseconds base = policy.delayForFailure(failureCount);
     if (policy.jitter() <= 0.0 || base >= policy.maximumDelay())
         return base;
-    const double extra = double(base.count()) * policy.jitter() * QRandomGenerator::global()->generateDouble();
-    const double jittered = std::min(double(base.count()) + extra, double(policy.maximumDelay().count()));
+    const double extra =
+            double(base.count()) * policy.jitter() * QRandomGenerator::global()->generateDouble();
+    const double jittered =
+            std::min(double(base.count()) + extra, double(policy.maximumDelay().count()));
     return std::chrono::milliseconds(qint64(jittered));
 }
 
@@ -82,9 +86,10 @@ Error ExponentialBackoff::safeToRetry(const QString &operationName, Clock::time_
     const auto left = backoffTimeLeft(m_lastErrorTime, m_durationBeforeRetry, now);
     if (!isRefused(left))
         return Error();
-    return Error::makeExponentialBackoff(operationName, m_lastError.text(), m_lastErrorWallTime,
-                                         m_durationBeforeRetry, ceilMilliseconds(left),
-                                         int(std::min<qint64>(m_failureCount, std::numeric_limits<int>::max())));
+    return Error::makeExponentialBackoff(
+            operationName, m_lastError.text(), m_lastErrorWallTime, m_durationBeforeRetry,
+            ceilMilliseconds(left),
+            int(std::min<qint64>(m_failureCount, std::numeric_limits<int>::max())));
 }
 
 void ExponentialBackoff::update(const Error &err, Clock::time_point now, const QDateTime &wallNow)
@@ -117,7 +122,8 @@ QString ExponentialBackoff::generateNoRetriesPermittedMsg(const QString &operati
                                        "Operation for \"%1\" failed. No retries permitted until %2 "
                                        "(durationBeforeRetry %3). Error: %4")
             .arg(operationName,
-                 m_lastErrorWallTime.addMSecs(m_durationBeforeRetry.count()).toString(Qt::ISODateWithMs),
+                 m_lastErrorWallTime.addMSecs(m_durationBeforeRetry.count())
+                         .toString(Qt::ISODateWithMs),
                  formatDuration(m_durationBeforeRetry), m_lastError.message());
 }
 

@@ -11,7 +11,8 @@ std::chrono::milliseconds nextBackoffDelay(const BackoffPolicy &policy, qint64 f
 
 // lastErrorTime + duration, saturating: a window of centuries must not wrap around the
 // clock's 64-bit nanoseconds into the past.
-inline Clock::time_point saturatingDeadline(Clock::time_point lastErrorTime, std::chrono::milliseconds duration)
+inline Clock::time_point saturatingDeadline(Clock::time_point lastErrorTime,
+                                            std::chrono::milliseconds duration)
 {
     const auto headroom = Clock::time_point::max() - lastErrorTime;
     if (duration >= std::chrono::duration_cast<std::chrono::milliseconds>(headroom))
@@ -22,7 +23,8 @@ inline Clock::time_point saturatingDeadline(Clock::time_point lastErrorTime, std
 // Time left in a window, or a negative value once retries are permitted. Kubernetes
 // refuses while elapsed <= duration, so zero left still means "refused".
 inline std::chrono::nanoseconds backoffTimeLeft(Clock::time_point lastErrorTime,
-                                               std::chrono::milliseconds duration, Clock::time_point now)
+                                                std::chrono::milliseconds duration,
+                                                Clock::time_point now)
 {
     const Clock::time_point deadline = saturatingDeadline(lastErrorTime, duration);
     if (deadline == Clock::time_point::max())

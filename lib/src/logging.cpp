@@ -23,7 +23,9 @@ QString formatDuration(std::chrono::milliseconds duration)
     const qint64 seconds = (ms % 60000) / 1000;
     if (seconds == 0)
         return QCoreApplication::translate("goroutinemap::Duration", "%1 min").arg(minutes);
-    return QCoreApplication::translate("goroutinemap::Duration", "%1 min %2 s").arg(minutes).arg(seconds);
+    return QCoreApplication::translate("goroutinemap::Duration", "%1 min %2 s")
+            .arg(minutes)
+            .arg(seconds);
 }
 
 } // namespace goroutinemap

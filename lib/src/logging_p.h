@@ -22,9 +22,11 @@ QString formatDuration(std::chrono::milliseconds duration);
 #if defined(GOROUTINEMAP_TSAN)
 extern "C" void __tsan_acquire(void *addr);
 extern "C" void __tsan_release(void *addr);
-#define GOROUTINEMAP_HAPPENS_BEFORE(addr) __tsan_release(const_cast<void *>(static_cast<const void *>(addr)))
-#define GOROUTINEMAP_HAPPENS_AFTER(addr) __tsan_acquire(const_cast<void *>(static_cast<const void *>(addr)))
+#  define GOROUTINEMAP_HAPPENS_BEFORE(addr) \
+    __tsan_release(const_cast<void *>(static_cast<const void *>(addr)))
+#  define GOROUTINEMAP_HAPPENS_AFTER(addr) \
+    __tsan_acquire(const_cast<void *>(static_cast<const void *>(addr)))
 #else
-#define GOROUTINEMAP_HAPPENS_BEFORE(addr) static_cast<void>(addr)
-#define GOROUTINEMAP_HAPPENS_AFTER(addr) static_cast<void>(addr)
+#  define GOROUTINEMAP_HAPPENS_BEFORE(addr) static_cast<void>(addr)
+#  define GOROUTINEMAP_HAPPENS_AFTER(addr) static_cast<void>(addr)
 #endif

@@ -129,7 +129,8 @@ public:
         \a lastErrorMSecsSinceEpoch: lastErrorTime() makes the QDateTime only when called,
         so the map's refusals cost no time-zone conversion.
     */
-    static Error makeExponentialBackoffAt(const QString &operationName, const QString &lastErrorText,
+    static Error makeExponentialBackoffAt(const QString &operationName,
+                                          const QString &lastErrorText,
                                           qint64 lastErrorMSecsSinceEpoch,
                                           std::chrono::milliseconds durationBeforeRetry,
                                           std::chrono::milliseconds retryAfter, int failureCount);
@@ -137,8 +138,7 @@ public:
 private:
     Error(Kind kind, const QString &operationName, const QString &text)
         : m_kind(kind), m_operationName(operationName), m_text(text)
-    {
-    }
+    { }
 
     Kind m_kind = Kind::None;
     QString m_operationName;

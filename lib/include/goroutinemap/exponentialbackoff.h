@@ -76,9 +76,13 @@ public:
     */
     std::chrono::milliseconds delayForFailure(qint64 failureCount) const noexcept;
 
-    friend GOROUTINEMAP_EXPORT bool operator==(const BackoffPolicy &a, const BackoffPolicy &b) noexcept;
+    friend GOROUTINEMAP_EXPORT bool operator==(const BackoffPolicy &a,
+                                               const BackoffPolicy &b) noexcept;
     //! The opposite of operator==().
-    friend bool operator!=(const BackoffPolicy &a, const BackoffPolicy &b) noexcept { return !(a == b); }
+    friend bool operator!=(const BackoffPolicy &a, const BackoffPolicy &b) noexcept
+    {
+        return !(a == b);
+    }
 
 private:
     std::chrono::milliseconds m_initialDelay = defaultInitialDelay;
@@ -116,7 +120,10 @@ public:
         \a operationName. As in Kubernetes a retry exactly at the boundary is still refused
         (elapsed <= duration).
     */
-    Error safeToRetry(const QString &operationName) const { return safeToRetry(operationName, Clock::now()); }
+    Error safeToRetry(const QString &operationName) const
+    {
+        return safeToRetry(operationName, Clock::now());
+    }
     //! As above, measured at \a now instead of Clock::now() (tests, simulations).
     Error safeToRetry(const QString &operationName, Clock::time_point now) const;
 

@@ -66,7 +66,8 @@ class GOROUTINEMAP_EXPORT GoRoutineMap : public QObject
     Q_OBJECT
     Q_PROPERTY(bool exponentialBackOffOnError READ isExponentialBackOffOnError WRITE
                        setExponentialBackOffOnError NOTIFY exponentialBackOffOnErrorChanged)
-    Q_PROPERTY(int maxConcurrency READ maxConcurrency WRITE setMaxConcurrency NOTIFY maxConcurrencyChanged)
+    Q_PROPERTY(int maxConcurrency READ maxConcurrency WRITE setMaxConcurrency NOTIFY
+                       maxConcurrencyChanged)
 
 public:
     //! An operation: returns no error on success.
@@ -100,7 +101,8 @@ public:
     //! As above, with per-run options such as automatic retry. \threadsafe
     Error run(const QString &operationName, OperationFunc operationFunc, const RunOptions &options);
     //! As above. \threadsafe
-    Error run(const QString &operationName, ContextOperationFunc operationFunc, const RunOptions &options);
+    Error run(const QString &operationName, ContextOperationFunc operationFunc,
+              const RunOptions &options);
 
     /*!
         Singleflight: when \a operationName is pending, returns a future of that pending
