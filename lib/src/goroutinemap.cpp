@@ -232,7 +232,9 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
         outcome = Error::make(Error::Kind::Canceled, ctx.name);
     } else if (failed) {
         outcome = asFailure(ctx.name, result);
-        if (backoff) {
+        // Read again under the shard lock: setExponentialBackOffOnError(false) may have run
+        // since the first read, and it clears the histories of this shard under this lock.
+        if (backoff && backoffOn.load()) {
             shard.pendingNameFreed();
             entry.runnable = nullptr;
             if (entry.failureCount < std::numeric_limits<int>::max())
