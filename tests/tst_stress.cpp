@@ -237,6 +237,7 @@ private Q_SLOTS:
     void initTestCase();
     void stress_data();
     void stress();
+    void backoffTurnedOffWhileFailing();
 
 private:
     qint64 m_seconds = 3;
@@ -566,6 +567,40 @@ void tst_Stress::stress()
     }
     QCOMPARE(record->liveCaptures.load(), 0); // every captured function object was released
     QVERIFY2(started > 0 && queued > started / 2, "the stress did not do much");
+}
+
+// Turning backoff off while operations are failing: afterwards no name may keep a failure
+// history (a completion that had read the flag just before the setter ran used to record one,
+// and run() then refused the name for the whole window although backoff was off).
+void tst_Stress::backoffTurnedOffWhileFailing()
+{
+    GoRoutineMap map(true);
+    BackoffPolicy policy;
+    policy.setInitialDelay(std::chrono::hours(1));
+    policy.setMaximumDelay(std::chrono::hours(2));
+    QVERIFY(map.setBackoffPolicy(policy));
+    map.setMaxConcurrency(2);
+    const qint64 durationMs = std::max<qint64>(300, m_seconds * 1000 / 6);
+    QElapsedTimer elapsed;
+    elapsed.start();
+    int rounds = 0;
+    while (elapsed.elapsed() < durationMs) {
+        map.setExponentialBackOffOnError(true);
+        for (int i = 0; i < 64; ++i) {
+            const Error err = map.run(QStringLiteral("off-%1").arg(i),
+                                      [] { return Error(QStringLiteral("fails")); });
+            QVERIFY2(!err,
+                     qPrintable(QStringLiteral("round %1: %2").arg(rounds).arg(err.message())));
+        }
+        map.setExponentialBackOffOnError(false); // while they fail
+        QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+        QVERIFY2(map.count() == 0,
+                 qPrintable(QStringLiteral("round %1: %2 names kept a history with backoff off")
+                                    .arg(rounds)
+                                    .arg(map.count())));
+        ++rounds;
+    }
+    qInfo("%d rounds", rounds);
 }
 
 QTEST_GUILESS_MAIN(tst_Stress)
