@@ -39,7 +39,8 @@ thread_local RefusalCache notPendingCache;
 
 Error invalidFunction(const QString &name)
 {
-    return Error::make(Error::Kind::InvalidArgument, name, GoRoutineMap::tr("the operation function is null"));
+    return Error::make(Error::Kind::InvalidArgument, name,
+                       GoRoutineMap::tr("the operation function is null"));
 }
 
 // Turns whatever an operation returned into the error the map reports: always
@@ -77,7 +78,8 @@ void OperationRunnable::run()
             result = Error(GoRoutineMap::tr("the operation threw an exception: %1")
                                    .arg(QString::fromUtf8(e.what())));
         } catch (...) {
-            result = Error(GoRoutineMap::tr("the operation threw an exception that is not a std::exception"));
+            result = Error(GoRoutineMap::tr(
+                    "the operation threw an exception that is not a std::exception"));
         }
         currentOperationMap = outer;
         ran = true;
@@ -91,7 +93,11 @@ void OperationRunnable::run()
 }
 
 GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
-    : q(q), id(lastMapId.fetch_add(1) + 1), backoffOn(backoffOn), ownPool(std::make_unique<QThreadPool>()), signalTarget(q)
+    : q(q),
+      id(lastMapId.fetch_add(1) + 1),
+      backoffOn(backoffOn),
+      ownPool(std::make_unique<QThreadPool>()),
+      signalTarget(q)
 {
     ownPool->setObjectName(QStringLiteral("GoRoutineMap pool"));
     pool.store(ownPool.get());
@@ -153,7 +159,8 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         if (entry.failureCount > 0) {
             const Clock::time_point now = Clock::now();
             const auto left = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now);
-            const auto resetAfter = std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
+            const auto resetAfter =
+                    std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
             if (isRefused(left)) {
                 // The wall-clock time stays milliseconds until someone reads it: making a local
                 // QDateTime costs microseconds, far more than the refusal itself.
@@ -281,8 +288,9 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
                                   "Operation for \"%1\" failed. No retries permitted until %2 "
                                   "(durationBeforeRetry %3). Error: %4")
                                   .arg(ctx.name,
-                                       QDateTime::fromMSecsSinceEpoch(entry.lastErrorWallMs
-                                                                      + entry.durationBeforeRetry.count())
+                                       QDateTime::fromMSecsSinceEpoch(
+                                               entry.lastErrorWallMs
+                                               + entry.durationBeforeRetry.count())
                                                .toString(Qt::ISODateWithMs),
                                        formatDuration(entry.durationBeforeRetry), outcome.text());
             }
@@ -304,7 +312,8 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     lock.unlock();
     if (failed)
         qCWarning(lcGoRoutineMap).noquote()
-                << QStringLiteral("operation for \"%1\" failed with: %2").arg(ctx.name, outcome.text());
+                << QStringLiteral("operation for \"%1\" failed with: %2")
+                           .arg(ctx.name, outcome.text());
     notifyWaiters();
     if (finishedPromise) {
         finishedPromise->addResult(outcome);
@@ -312,8 +321,8 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     }
 }
 
-void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it,
-                                       const Error &outcome, std::unique_ptr<QPromise<Error>> &promise)
+void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it, const Error &outcome,
+                                       std::unique_ptr<QPromise<Error>> &promise)
 {
     Entry &entry = it->second;
     shard.pendingNameFreed();
@@ -379,7 +388,8 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
     OperationRunnable *runnable = it->second.runnable;
     runnable->ctx.cancellationRequested.store(true, std::memory_order_release);
     // A queued run leaves the pool at once, so its name is free without waiting for a thread.
-    if (runnable->ctx.started.load(std::memory_order_acquire) || !runnable->ctx.pool->tryTake(runnable)) {
+    if (runnable->ctx.started.load(std::memory_order_acquire)
+        || !runnable->ctx.pool->tryTake(runnable)) {
         if (wantsSignals())
             post({PendingSignal::CancellationRequested, name, {}, {}});
         return true;
@@ -415,7 +425,8 @@ QStringList GoRoutineMapPrivate::pendingNames(bool withScheduledRetries) const
 
 // --- snapshots and progress -----------------------------------------------------------
 
-OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &entry, Clock::time_point now) const
+OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &entry,
+                                           Clock::time_point now) const
 {
     OperationInfo info;
     info.valid = true;
@@ -430,8 +441,9 @@ OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &ent
         const OperationContextPrivate &ctx = runnable->ctx;
         const bool started = ctx.started.load(std::memory_order_acquire);
         info.state = started ? OperationInfo::State::Running : OperationInfo::State::Queued;
-        info.startTime = started ? Clock::time_point(Clock::duration(ctx.startedAt.load(std::memory_order_relaxed)))
-                                 : ctx.queuedAt;
+        info.startTime = started
+                ? Clock::time_point(Clock::duration(ctx.startedAt.load(std::memory_order_relaxed)))
+                : ctx.queuedAt;
         info.cancellationRequested = ctx.cancellationRequested.load(std::memory_order_relaxed);
     } else {
         info.state = isRefused(backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now))
@@ -445,7 +457,8 @@ OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &ent
     return info;
 }
 
-void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progress, const QString *status)
+void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progress,
+                                         const QString *status)
 {
     Shard &shard = shardForHash(ctx->nameHash);
     std::lock_guard lock(shard.mutex);
@@ -478,7 +491,9 @@ void GoRoutineMapPrivate::notifyWaiters()
     if (!isIdle())
         return;
     // Taking the mutex orders this wake-up after a waiter's check of the counters.
-    { std::lock_guard lock(waitMutex); }
+    {
+        std::lock_guard lock(waitMutex);
+    }
     waitCondition.notify_all();
 }
 
@@ -496,7 +511,8 @@ Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
                 ++it;
                 continue;
             }
-            const Clock::time_point forgetAt = saturatingDeadline(entry.retryDeadline(), resetAfter);
+            const Clock::time_point forgetAt =
+                    saturatingDeadline(entry.retryDeadline(), resetAfter);
             if (forgetAt < now) {
                 const QString name = it->first;
                 it = shard.entries.erase(it);
@@ -512,11 +528,13 @@ Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
     return next;
 }
 
-bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline)
+bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const,
+                                    QDeadlineTimer deadline)
 {
     if (currentOperationMap == this) {
-        qCWarning(lcGoRoutineMap) << "wait() or waitForCompletion() called from inside one of the map's own "
-                                     "operations; returning at once instead of deadlocking";
+        qCWarning(lcGoRoutineMap)
+                << "wait() or waitForCompletion() called from inside one of the map's own "
+                   "operations; returning at once instead of deadlocking";
         return false;
     }
     std::unique_lock lock(waitMutex);
@@ -569,11 +587,16 @@ void GoRoutineMapPrivate::warnBlockedMapThread() const
         names.append(QStringLiteral("..."));
     }
     qCWarning(lcGoRoutineMap).noquote()
-            << QStringLiteral("A wait for GoRoutineMap's operations has blocked the map's own thread for %1 s "
-                              "(%2 pending: %3). If one of them needs this thread's event loop (a blocking "
-                              "queued call, a signal it waits for), this is a deadlock: wait with a "
-                              "QDeadlineTimer or react to the map's signals instead.")
-                       .arg(std::chrono::duration_cast<std::chrono::seconds>(BlockedThreadWarningAfter).count())
+            << QStringLiteral(
+                       "A wait for GoRoutineMap's operations has blocked the map's own thread for "
+                       "%1 s "
+                       "(%2 pending: %3). If one of them needs this thread's event loop (a "
+                       "blocking "
+                       "queued call, a signal it waits for), this is a deadlock: wait with a "
+                       "QDeadlineTimer or react to the map's signals instead.")
+                       .arg(std::chrono::duration_cast<std::chrono::seconds>(
+                                    BlockedThreadWarningAfter)
+                                    .count())
                        .arg(pending)
                        .arg(names.join(QStringLiteral(", ")));
 }
@@ -714,10 +737,12 @@ void GoRoutineMapPrivate::armTimer()
         return;
     }
     // Retries are refused while elapsed <= duration, so fire just after the deadline.
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadlines.top().when - Clock::now())
+    const auto wait =
+            std::chrono::ceil<std::chrono::milliseconds>(deadlines.top().when - Clock::now())
             + std::chrono::milliseconds(1);
     // QTimer takes an int of milliseconds; far deadlines are reached in hops of an hour.
-    deadlineTimer->start(std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(std::chrono::hours(1))));
+    deadlineTimer->start(std::clamp(wait, std::chrono::milliseconds(0),
+                                    std::chrono::milliseconds(std::chrono::hours(1))));
 }
 
 void GoRoutineMapPrivate::onDeadlines()
@@ -788,8 +813,9 @@ void GoRoutineMapPrivate::shutdown()
     for (const QString &name : names)
         cancel(name);
     if (currentOperationMap == this) {
-        qCWarning(lcGoRoutineMap) << "GoRoutineMap destroyed from inside one of its own operations; "
-                                     "not waiting for that operation";
+        qCWarning(lcGoRoutineMap)
+                << "GoRoutineMap destroyed from inside one of its own operations; "
+                   "not waiting for that operation";
     } else {
         waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
     }
@@ -839,11 +865,13 @@ Error GoRoutineMap::run(const QString &operationName, ContextOperationFunc opera
     return d->start(operationName, nullptr, std::move(operationFunc), 0, nullptr);
 }
 
-Error GoRoutineMap::run(const QString &operationName, OperationFunc operationFunc, const RunOptions &options)
+Error GoRoutineMap::run(const QString &operationName, OperationFunc operationFunc,
+                        const RunOptions &options)
 {
     if (!operationFunc)
         return invalidFunction(operationName);
-    return d->start(operationName, std::move(operationFunc), nullptr, std::max(0, options.maxRetries), nullptr);
+    return d->start(operationName, std::move(operationFunc), nullptr,
+                    std::max(0, options.maxRetries), nullptr);
 }
 
 Error GoRoutineMap::run(const QString &operationName, ContextOperationFunc operationFunc,
@@ -851,7 +879,8 @@ Error GoRoutineMap::run(const QString &operationName, ContextOperationFunc opera
 {
     if (!operationFunc)
         return invalidFunction(operationName);
-    return d->start(operationName, nullptr, std::move(operationFunc), std::max(0, options.maxRetries), nullptr);
+    return d->start(operationName, nullptr, std::move(operationFunc),
+                    std::max(0, options.maxRetries), nullptr);
 }
 
 QFuture<Error> GoRoutineMap::runOrJoin(const QString &operationName, OperationFunc operationFunc)
@@ -1032,7 +1061,8 @@ bool GoRoutineMap::setBackoffPolicy(const BackoffPolicy &policy)
 {
     QString why;
     if (!policy.isValid(&why)) {
-        qCWarning(lcGoRoutineMap).noquote() << "GoRoutineMap::setBackoffPolicy: invalid policy refused:" << why;
+        qCWarning(lcGoRoutineMap).noquote()
+                << "GoRoutineMap::setBackoffPolicy: invalid policy refused:" << why;
         return false;
     }
     {
@@ -1080,17 +1110,18 @@ namespace {
 bool isOperationSignal(const QMetaMethod &signal)
 {
     static const QMetaMethod operationSignals[] = {
-        QMetaMethod::fromSignal(&GoRoutineMap::operationQueued),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationStarted),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationFinished),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationFailed),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationCanceled),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationProgress),
-        QMetaMethod::fromSignal(&GoRoutineMap::operationRemoved),
-        QMetaMethod::fromSignal(&GoRoutineMap::cancellationRequested),
-        QMetaMethod::fromSignal(&GoRoutineMap::backoffReset),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationQueued),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationStarted),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationFinished),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationFailed),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationCanceled),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationProgress),
+            QMetaMethod::fromSignal(&GoRoutineMap::operationRemoved),
+            QMetaMethod::fromSignal(&GoRoutineMap::cancellationRequested),
+            QMetaMethod::fromSignal(&GoRoutineMap::backoffReset),
     };
-    return std::find(std::begin(operationSignals), std::end(operationSignals), signal) != std::end(operationSignals);
+    return std::find(std::begin(operationSignals), std::end(operationSignals), signal)
+            != std::end(operationSignals);
 }
 } // namespace
 

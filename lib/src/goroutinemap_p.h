@@ -84,7 +84,10 @@ struct Entry
     quint32 windowSerial = 0; // the current backoff window's, for its Deadline; 0 for none
 
     bool isPending() const { return runnable != nullptr; }
-    Clock::time_point retryDeadline() const { return saturatingDeadline(lastErrorTime, durationBeforeRetry); }
+    Clock::time_point retryDeadline() const
+    {
+        return saturatingDeadline(lastErrorTime, durationBeforeRetry);
+    }
     EntryExtras &ensureExtras()
     {
         if (!extras)
@@ -122,7 +125,10 @@ struct alignas(64) Shard
     quint32 lastWindowSerial = 0; // under the mutex; never reset, so a stale Deadline never matches
     EntryTable entries;
 
-    void pendingNameFreed() { version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+    void pendingNameFreed()
+    {
+        version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
     void nameStarted()
     {
         startVersion.store(startVersion.load(std::memory_order_relaxed) + 1,
@@ -162,8 +168,7 @@ struct PendingSignal
     PendingSignal(Type type, const QString &name, const Error &error = Error(),
                   Clock::time_point retryDeadline = {})
         : type(type), name(name), error(error), retryDeadline(retryDeadline)
-    {
-    }
+    { }
     // Progress posted as the run ends, when the entry can no longer be asked for it.
     static PendingSignal finalProgress(const QString &name, int progress, const QString &status)
     {
@@ -219,16 +224,20 @@ public:
     ~GoRoutineMapPrivate();
 
     // The top bits of the hash pick the shard; the table uses the low ones.
-    Shard &shardForHash(size_t hash) { return shards[(hash >> (sizeof(size_t) * 8 - 4)) % ShardCount]; }
+    Shard &shardForHash(size_t hash)
+    {
+        return shards[(hash >> (sizeof(size_t) * 8 - 4)) % ShardCount];
+    }
     Shard &shardFor(const QString &name) { return shardForHash(EntryTable::hashName(name)); }
 
     // The functions are moved from only when the run is accepted: a refusal costs no copy.
     Error start(const QString &name, GoRoutineMap::OperationFunc &&func,
-                GoRoutineMap::ContextOperationFunc &&contextFunc, int retries, QFuture<Error> *future);
+                GoRoutineMap::ContextOperationFunc &&contextFunc, int retries,
+                QFuture<Error> *future);
     void complete(OperationRunnable *runnable, const Error &result, bool ran);
     // Frees a pending name (or keeps its history after a cancellation); shard locked.
-    void finishLocked(Shard &shard, EntryTable::iterator it,
-                      const Error &outcome, std::unique_ptr<QPromise<Error>> &promise);
+    void finishLocked(Shard &shard, EntryTable::iterator it, const Error &outcome,
+                      std::unique_ptr<QPromise<Error>> &promise);
     bool cancel(const QString &name);
     // Queued and running names; with withScheduledRetries also those awaiting an automatic retry.
     QStringList pendingNames(bool withScheduledRetries = false) const;
