@@ -869,6 +869,9 @@ void tst_Demo::twentyThousandFiles()
                              .toStringList()
                              .join(QLatin1Char(' '))),
           otherCpu);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // (Not under a sanitizer: its instrumentation makes the GUI thread's work several times
+    // slower, so the 50 ms limit would measure the sanitizer.)
     if (maxBusy >= 0)
         QVERIFY2(maxBusy < 50.0, qPrintable(QString::number(maxBusy)));
     if (otherCpu >= 0 && otherCpu < 0.25)
@@ -876,6 +879,7 @@ void tst_Demo::twentyThousandFiles()
     else if (maxGap >= 50.0)
         qWarning("other processes used %.2f cores: the %.1f ms gap is not held to 50 ms", otherCpu,
                  maxGap);
+#endif
 }
 
 QTEST_MAIN(tst_Demo)
