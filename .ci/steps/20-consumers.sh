@@ -44,8 +44,9 @@ if grep -q '^GOROUTINEMAP_BUILD_DEMO:BOOL=ON' "$build/CMakeCache.txt"; then
     fi
     desktop-file-validate "$prefix/share/applications/goroutinemap-demo.desktop"
     # The installed demo finds the installed library through its $ORIGIN RPATH.
-    ldd "$prefix/bin/goroutinemap-demo" | grep -q "$prefix/lib/libgoroutinemap.so.0" \
-        || { echo "installed demo does not use $prefix/lib/libgoroutinemap.so.0"; exit 1; }
+    resolved=$(ldd "$prefix/bin/goroutinemap-demo" | awk '/libgoroutinemap\.so\.0/ { print $3 }')
+    [ -n "$resolved" ] && [ "$(realpath "$resolved")" = "$(realpath "$prefix/lib/libgoroutinemap.so.0")" ] \
+        || { echo "installed demo does not use $prefix/lib/libgoroutinemap.so.0 ($resolved)"; exit 1; }
 fi
 cmake -S examples/consumer -B build-consumer-package -G Ninja -DGOROUTINEMAP_CONSUME=package \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
