@@ -16,6 +16,8 @@
 #include <QSemaphore>
 #include <QSignalSpy>
 #include <QTest>
+
+#include "coretestsupport.h"
 #include <QThread>
 
 #include <atomic>
@@ -32,109 +34,9 @@ using goroutinemap::GoRoutineMap;
 using goroutinemap::OperationContext;
 using goroutinemap::OperationInfo;
 
+using namespace coretest;
+
 namespace {
-
-constexpr int kTimeoutMs = 10000; // generous: a loaded 2-core machine must still pass
-const QString kName = QStringLiteral("operation-name");
-
-// Holds operations inside their function until the test opens it. The state is shared with
-// the operations, and destroying the Gate opens it for good, so a failing test (which returns
-// early) never leaves the map's destructor waiting on a blocked operation: declare the Gate
-// after the map so it is destroyed first.
-class Gate
-{
-    struct State
-    {
-        QSemaphore entered;
-        QSemaphore released;
-    };
-
-public:
-    Gate() : d(std::make_shared<State>()) { }
-    ~Gate() { d->released.release(1 << 20); }
-    Gate(const Gate &) = delete;
-    Gate &operator=(const Gate &) = delete;
-
-    // For use inside an operation: announce entry, then block until opened.
-    std::function<void()> blocker() const
-    {
-        return [s = d] {
-            s->entered.release();
-            s->released.tryAcquire(1, 60000); // bounded: a broken map must not hang forever
-        };
-    }
-    // An operation that blocks on the gate, then returns \a result.
-    GoRoutineMap::OperationFunc operation(const Error &result = Error()) const
-    {
-        return [b = blocker(), result] {
-            b();
-            return result;
-        };
-    }
-    bool waitEntered(int n = 1, int timeoutMs = kTimeoutMs)
-    {
-        return d->entered.tryAcquire(n, timeoutMs);
-    }
-    void open(int n = 1) { d->released.release(n); }
-
-private:
-    std::shared_ptr<State> d;
-};
-
-GoRoutineMap::OperationFunc noop()
-{
-    return [] { return Error(); };
-}
-
-GoRoutineMap::OperationFunc failing(const QString &text = QStringLiteral("testing failure"))
-{
-    return [text] { return Error(text); };
-}
-
-// A short window, so tests that wait one out stay fast.
-BackoffPolicy fastPolicy(std::chrono::milliseconds initial = 20ms,
-                         std::chrono::milliseconds maximum = 80ms)
-{
-    BackoffPolicy p;
-    p.setInitialDelay(initial);
-    p.setMaximumDelay(maximum);
-    return p;
-}
-
-// A window no test outlives: refusals are then certain even on a slow machine.
-BackoffPolicy longPolicy()
-{
-    return fastPolicy(60000ms, 120000ms);
-}
-
-// Calls run() until it is accepted, like Kubernetes' retryWithExponentialBackOff. Idempotent once
-// accepted, because QTRY_* evaluates its expression once more after the loop.
-struct RunUntilAccepted
-{
-    GoRoutineMap &map;
-    QString name;
-    GoRoutineMap::OperationFunc func;
-    Error last = Error(QStringLiteral("never tried"));
-    bool accepted = false;
-    int attempts = 0;
-
-    bool operator()()
-    {
-        if (!accepted) {
-            ++attempts;
-            last = map.run(name, func);
-            accepted = !last.isError();
-        }
-        return accepted;
-    }
-};
-
-std::unique_ptr<QThread> startThread(std::function<void()> fn)
-{
-    std::unique_ptr<QThread> t(QThread::create(std::move(fn)));
-    t->start();
-    return t;
-}
 
 // The map logs every failure to the "goroutinemap" category; most tests fail operations on
 // purpose, so these messages are kept out of the test output. A LogCapture records them for
