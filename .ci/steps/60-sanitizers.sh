@@ -13,8 +13,9 @@
 # one Qt-internal frame and says why); none for ASan, UBSan or LSan. The TSan options are
 # explained where they are set.
 #
-# About 7 minutes on 2 cores from scratch (measured: ASan build 3 min + tests 1 min, TSan build
-# 2.5 min + tests 20 s; the demo's test is most of the ASan test time).
+# 7 to 12 minutes on 2 cores from scratch (measured: ASan build 3-4.5 min + tests 1 min, TSan
+# build 2.5-6 min + tests 20 s, the longer times with other jobs on the machine; the demo's test
+# is most of the ASan test time). The whole .ci/run on a fresh clone took 18.5 minutes so.
 #   bash .ci/steps/60-sanitizers.sh            both
 #   bash .ci/steps/60-sanitizers.sh tsan       one of them
 set -euo pipefail
