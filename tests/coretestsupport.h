@@ -6,6 +6,8 @@
 #include <goroutinemap/goroutinemap.h>
 
 #include <QDeadlineTimer>
+#include <QMutex>
+#include <QStringList>
 #include <QSemaphore>
 #include <QString>
 #include <QThread>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace coretest {
 
@@ -134,5 +137,102 @@ inline // Blocks a context operation until cancellation is requested (bounded, p
         never.tryAcquire(1, 1);
     return ctx.isCancellationRequested();
 }
+
+// The map logs every failure to the "goroutinemap" category; most tests fail operations on
+// purpose, so these messages are kept out of the test output. A LogCapture records them for
+// the tests that assert the log; other categories go to Qt Test's handler as usual.
+class LogCapture
+{
+public:
+    struct Entry
+    {
+        QtMsgType type;
+        QString text;
+    };
+
+    LogCapture()
+    {
+        QMutexLocker lock(&s_mutex);
+        s_current = this;
+    }
+    ~LogCapture()
+    {
+        QMutexLocker lock(&s_mutex);
+        s_current = nullptr;
+    }
+    static void installQuietHandler()
+    {
+        QMutexLocker lock(&s_mutex);
+        if (!s_previous)
+            s_previous = qInstallMessageHandler(&LogCapture::handler);
+    }
+    std::vector<Entry> entries() const
+    {
+        QMutexLocker lock(&s_mutex);
+        return m_entries;
+    }
+    // True when a message above debug level contains every needle.
+    bool contains(const QStringList &needles) const
+    {
+        for (const Entry &e : entries()) {
+            if (e.type == QtDebugMsg)
+                continue;
+            bool all = true;
+            for (const QString &n : needles)
+                all = all && e.text.contains(n);
+            if (all)
+                return true;
+        }
+        return false;
+    }
+    // Every message above debug level.
+    QStringList warnings() const
+    {
+        QStringList texts;
+        for (const Entry &e : entries()) {
+            if (e.type != QtDebugMsg)
+                texts << e.text;
+        }
+        return texts;
+    }
+    // True when a message above debug level contains needle, in any case.
+    bool contains(const QString &needle) const
+    {
+        for (const QString &w : warnings()) {
+            if (w.contains(needle, Qt::CaseInsensitive))
+                return true;
+        }
+        return false;
+    }
+    QString dump() const
+    {
+        QStringList lines;
+        for (const Entry &e : entries())
+            lines << QString::number(int(e.type)) + QLatin1Char(' ') + e.text;
+        return lines.join(QLatin1Char('\n'));
+    }
+
+private:
+    static void handler(QtMsgType type, const QMessageLogContext &ctx, const QString &msg)
+    {
+        QtMessageHandler previous = nullptr;
+        {
+            QMutexLocker lock(&s_mutex);
+            if (ctx.category && qstrcmp(ctx.category, "goroutinemap") == 0 && type != QtFatalMsg) {
+                if (s_current)
+                    s_current->m_entries.push_back({type, msg});
+                return;
+            }
+            previous = s_previous;
+        }
+        if (previous)
+            previous(type, ctx, msg);
+    }
+
+    static inline QMutex s_mutex;
+    static inline LogCapture *s_current = nullptr;
+    static inline QtMessageHandler s_previous = nullptr;
+    std::vector<Entry> m_entries;
+};
 
 } // namespace coretest

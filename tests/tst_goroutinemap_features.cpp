@@ -57,64 +57,6 @@ void addBackoffRows()
     QTest::newRow("backoff on") << true;
 }
 
-// Keeps the "goroutinemap" category (failures are logged, most on purpose here) out of the
-// test output; a LogCapture records it for the tests that assert the log.
-class LogCapture
-{
-public:
-    LogCapture()
-    {
-        QMutexLocker lock(&s_mutex);
-        s_current = this;
-    }
-    ~LogCapture()
-    {
-        QMutexLocker lock(&s_mutex);
-        s_current = nullptr;
-    }
-    static void installQuietHandler()
-    {
-        QMutexLocker lock(&s_mutex);
-        if (!s_previous)
-            s_previous = qInstallMessageHandler(&LogCapture::handler);
-    }
-    QStringList warnings() const
-    {
-        QMutexLocker lock(&s_mutex);
-        return m_warnings;
-    }
-    bool contains(const QString &needle) const
-    {
-        for (const QString &w : warnings()) {
-            if (w.contains(needle, Qt::CaseInsensitive))
-                return true;
-        }
-        return false;
-    }
-
-private:
-    static void handler(QtMsgType type, const QMessageLogContext &ctx, const QString &msg)
-    {
-        QtMessageHandler previous = nullptr;
-        {
-            QMutexLocker lock(&s_mutex);
-            if (ctx.category && qstrcmp(ctx.category, "goroutinemap") == 0 && type != QtFatalMsg) {
-                if (s_current && type != QtDebugMsg)
-                    s_current->m_warnings << msg;
-                return;
-            }
-            previous = s_previous;
-        }
-        if (previous)
-            previous(type, ctx, msg);
-    }
-
-    static inline QMutex s_mutex;
-    static inline LogCapture *s_current = nullptr;
-    static inline QtMessageHandler s_previous = nullptr;
-    QStringList m_warnings;
-};
-
 } // namespace
 
 class tst_GoRoutineMapFeatures : public QObject
