@@ -6,6 +6,7 @@
 #include "exponentialbackoff_p.h"
 #include "logging_p.h"
 #include "nametable_p.h"
+#include "tsan_p.h"
 
 #include <QEvent>
 #include <QPointer>
