@@ -654,7 +654,12 @@ void GoRoutineMapPrivate::emitPendingSignals()
         if (!guard)
             return;
         if (drainPosition == draining.size()) {
-            draining.clear();
+            // A burst's batch may have held a million signals: hand that memory back instead
+            // of keeping the peak for the map's lifetime (both vectors take turns here).
+            if (draining.capacity() > retainedSignalCapacity)
+                std::vector<PendingSignal>().swap(draining);
+            else
+                draining.clear();
             drainPosition = 0;
             std::lock_guard lock(signalMutex);
             draining.swap(signalQueue);

@@ -286,6 +286,7 @@ public:
     // Signals travel from any thread to the map's thread through this queue; one posted
     // event drains a whole batch.
     static constexpr qint64 signalBatchBudgetMs = 10; // per event, then yield to other events
+    static constexpr size_t retainedSignalCapacity = 1024; // per queue vector, after a burst
     std::mutex signalMutex;
     std::vector<PendingSignal> signalQueue;
     bool drainPosted = false;
