@@ -1270,16 +1270,18 @@ void tst_GoRoutineMapFeatures::deliveredBurstLeavesNoMemoryBehind()
     connect(&map, &GoRoutineMap::operationFinished, this, [&delivered] { ++delivered; });
 
     const qint64 before = heapInUse();
-    if (before == 0)
-        QSKIP("mallinfo2() sees no heap here (a sanitizer's allocator)");
     for (const QString &name : std::as_const(names))
         QVERIFY(!map.run(name, noop()));
-    map.waitForCompletion();
+    map.waitForCompletion(); // this thread has not delivered any of the signals yet
+    const qint64 queued = heapInUse() - before;
+    if (queued < 1024 * 1024) // 100,000 queued signals take megabytes
+        QSKIP("mallinfo2() does not see this allocator (a sanitizer's)");
     QTRY_COMPARE_WITH_TIMEOUT(delivered, count, kTimeoutMs);
-    // The burst queued about 10 MB of signals; once they are delivered the map keeps none of it.
-    const qint64 grown = heapInUse() - before;
-    QVERIFY2(grown < 1024 * 1024,
-             qPrintable(QStringLiteral("%1 bytes still allocated").arg(grown)));
+    // Once the burst's signals are delivered, the map keeps next to nothing of their memory.
+    // (Some stays: the pool threads' allocator caches, the small queues the map keeps.)
+    const qint64 kept = heapInUse() - before;
+    QVERIFY2(kept < queued / 10,
+             qPrintable(QStringLiteral("%1 of %2 bytes still allocated").arg(kept).arg(queued)));
 #endif
 }
 
