@@ -653,14 +653,7 @@ void GoRoutineMapPrivate::emitPendingSignals()
     for (int delivered = 0;; ++delivered) {
         if (!guard)
             return;
-        if (drainPosition == draining.size()) {
-            // A burst's batch may have held a million signals: hand that memory back instead
-            // of keeping the peak for the map's lifetime (both vectors take turns here).
-            if (draining.capacity() > retainedSignalCapacity)
-                std::vector<PendingSignal>().swap(draining);
-            else
-                draining.clear();
-            drainPosition = 0;
+        if (draining.empty()) {
             std::lock_guard lock(signalMutex);
             draining.swap(signalQueue);
             if (draining.empty())
@@ -674,7 +667,9 @@ void GoRoutineMapPrivate::emitPendingSignals()
                 postDrainLocked();
             return;
         }
-        const PendingSignal signal = std::move(draining[drainPosition++]);
+        // Popped, not indexed: a burst's memory goes back block by block as it is delivered.
+        const PendingSignal signal = std::move(draining.front());
+        draining.pop_front();
         switch (signal.type) {
         case PendingSignal::Queued:
             Q_EMIT q->operationQueued(signal.name);

@@ -18,6 +18,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -284,19 +285,18 @@ public:
     std::atomic<int> waiters{0};
 
     // Signals travel from any thread to the map's thread through this queue; one posted
-    // event drains a whole batch.
+    // event drains a whole batch. Deques, not vectors: a burst of a million signals neither
+    // reallocates as it grows nor keeps its peak once delivered.
     static constexpr qint64 signalBatchBudgetMs = 10; // per event, then yield to other events
-    static constexpr size_t retainedSignalCapacity = 1024; // per queue vector, after a burst
     std::mutex signalMutex;
-    std::vector<PendingSignal> signalQueue;
+    std::deque<PendingSignal> signalQueue;
     bool drainPosted = false;
     GoRoutineMap *signalTarget = nullptr; // null once the map is being destroyed
     SignalPump *signalPump = nullptr; // a child of the map
     void postDrainLocked(); // signalMutex locked
 
     // Map thread only.
-    std::vector<PendingSignal> draining; // the batch being emitted, from drainPosition on
-    size_t drainPosition = 0;
+    std::deque<PendingSignal> draining; // the rest of the batch being emitted
     QTimer *deadlineTimer = nullptr;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
 };
