@@ -866,9 +866,11 @@ void figure4(QThreadPool &bare)
     }
     refusalNs(small.map, hotNames[0], cfg.refusals / 10); // warm-up
     refusalNs(large.map, hotNames[0], cfg.refusals / 10);
-    const qsizetype n = cfg.refusals / 2;
+    // Many short alternations: a neighbour's burst on the shared host then spoils a few
+    // samples of both sizes rather than one size's whole measurement.
+    const qsizetype n = cfg.refusals / 8;
     std::vector<double> hs, hl, rs, rl, ls, ll;
-    for (int r = 0; r < cfg.reps; ++r) {
+    for (int r = 0; r < 4 * cfg.reps; ++r) {
         hs.push_back(refusalNs(small.map, hotNames[0], n));
         hl.push_back(refusalNs(large.map, hotNames[0], n));
         rs.push_back(rotatingRefusalNs(small.map, hotNames, n));
