@@ -841,11 +841,13 @@ void tst_Demo::twentyThousandFiles()
     };
     const qint64 before = afterWork(baselineRss);
     const qint64 after = afterWork(rss);
-    qInfo("20,000 files: longest event-loop gap %.1f ms (10 ms timer); RSS after the work %lld "
-          "KiB, peak %lld KiB; "
-          "the same window after an empty folder %lld KiB",
-          maxGap, after, qint64(rss.value(QStringLiteral("peakKiB")).toInteger()), before);
-    QVERIFY(report.value(QStringLiteral("ticks")).toInteger() > 100);
+    qInfo("20,000 files: longest event-loop gap %.1f ms (10 ms timer, %lld ticks); RSS after the "
+          "work %lld KiB, peak %lld KiB; the same window after an empty folder %lld KiB",
+          maxGap, qint64(report.value(QStringLiteral("ticks")).toInteger()), after,
+          qint64(rss.value(QStringLiteral("peakKiB")).toInteger()), before);
+    // The monitor sampled the work (how many ticks depends on how fast the machine hashes).
+    const qint64 ticks = report.value(QStringLiteral("ticks")).toInteger();
+    QVERIFY2(ticks >= 10, qPrintable(QString::number(ticks)));
     QVERIFY(before > 0 && after > 0);
     // Memory: what stays is the watches of 20,000 files (they are the feature, about 8 MiB);
     // every run's own memory is given back.
