@@ -20,6 +20,7 @@
 #include <QTimer>
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,18 +343,56 @@ double busyRoundNs()
     return (threadCpuNs() - t0) / double(rounds);
 }
 
-// Wall ns per task: QThreadPool::start of the no-op lambda n times, then waitForDone(). With
-// workRounds, the caller does that much busyWork() before each start.
+// Context switches of the whole process so far (voluntary ones are futex sleeps, mostly).
+double contextSwitches()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_nvcsw + usage.ru_nivcsw);
+}
+
+// One full cycle, per task: wall time, the caller's CPU time while submitting, and the
+// process's context switches.
+struct CycleSample
+{
+    double wallNs;
+    double callerCpuNs;
+    double switches;
+};
+
+template <typename Submit, typename Wait>
+CycleSample measureCycle(qsizetype n, Submit submit, Wait wait)
+{
+    const double s0 = contextSwitches();
+    const double t0 = wallNs();
+    const double c0 = threadCpuNs();
+    for (qsizetype i = 0; i < n; ++i)
+        submit(i);
+    const double c = threadCpuNs() - c0;
+    wait();
+    const double t = wallNs() - t0;
+    const double switches = contextSwitches() - s0;
+    return {t / double(n), c / double(n), switches / double(n)};
+}
+
+// QThreadPool::start of the no-op lambda n times, then waitForDone(). With workRounds, the
+// caller does that much busyWork() before each start.
+CycleSample bareCycle(QThreadPool &pool, qsizetype n, qsizetype workRounds = 0)
+{
+    return measureCycle(
+            n,
+            [&](qsizetype) {
+                if (workRounds > 0)
+                    busyWork(workRounds);
+                pool.start([] { keep(noop()); });
+            },
+            [&] { pool.waitForDone(); });
+}
+
+// Wall ns per task of bareCycle().
 double bareCycleNs(QThreadPool &pool, qsizetype n, qsizetype workRounds = 0)
 {
-    const double t0 = wallNs();
-    for (qsizetype i = 0; i < n; ++i) {
-        if (workRounds > 0)
-            busyWork(workRounds);
-        pool.start([] { keep(noop()); });
-    }
-    pool.waitForDone();
-    return (wallNs() - t0) / double(n);
+    return bareCycle(pool, n, workRounds).wallNs;
 }
 
 // Caller-thread CPU ns per QThreadPool::start while the pool's only thread is busy, so that no
@@ -395,17 +434,21 @@ double mapBlockedSubmitNs(GoRoutineMap &map, const std::vector<QString> &names, 
     return t / double(n);
 }
 
-// Wall ns per operation: run() of n distinct names, then waitForCompletion().
-double mapCycleNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
+// run() of n distinct names, then waitForCompletion().
+CycleSample mapCycle(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
 {
     qsizetype refused = 0;
-    const double t0 = wallNs();
-    for (qsizetype i = 0; i < n; ++i)
-        refused += map.run(names[size_t(i)], noop).isError() ? 1 : 0;
-    map.waitForCompletion();
-    const double t = wallNs() - t0;
+    const CycleSample sample = measureCycle(
+            n, [&](qsizetype i) { refused += map.run(names[size_t(i)], noop).isError() ? 1 : 0; },
+            [&] { map.waitForCompletion(); });
     check(refused == 0, "full cycle: every run accepted");
-    return t / double(n);
+    return sample;
+}
+
+// Wall ns per operation of mapCycle().
+double mapCycleNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
+{
+    return mapCycle(map, names, n).wallNs;
 }
 
 // The map's own caller-side work per run(), beyond the one start it makes: the median over
@@ -535,41 +578,67 @@ void figure1(QThreadPool &bare)
            ns(r.bareNs) + " bare QThreadPool::start", times(r.ratio), "<= 1.30x",
            verdictOf(r.ratio <= 1.3));
 
-    // What bounds that ratio: QThreadPool::start itself costs more per task once its caller
-    // does any work of its own between tasks, because the pool's threads then run dry and
-    // every start wakes one. So the bare pool is fed again at the map's pace: its caller first
-    // does busy work costing what run() costs the map's caller beyond its own start (measured
-    // with the pool's only thread blocked, so that nothing is woken).
+    // What bounds that ratio: a bare pool gets dearer per task once its caller does work of
+    // its own between tasks, because its threads then run dry and each start wakes one. So
+    // the bare pool is fed again at the map's pace: its caller first busy-works as long as
+    // run() works beyond its own start (measured with the pool's only thread blocked, so
+    // that nothing is woken). All cycles below alternate within each repetition, and each
+    // ratio is the median of the repetitions' own ratios.
     const double ownNs = ownCallerWorkNs(map, bare, names, reps);
     const double roundNs = busyRoundNs();
     const auto rounds = qsizetype(ownNs / roundNs);
-    // And where that starts: a bare caller working a little per task.
-    const std::vector<double> sweepNs{25, 50, 100};
+    const std::vector<double> sweepNs{25, 50, 100}; // where the growth starts
+    std::vector<CycleSample> plain, fed, mapped;
     std::vector<std::vector<double>> sweep(sweepNs.size());
-    std::vector<double> fed;
-    std::vector<double> m;
     for (int rep = 0; rep < reps; ++rep) {
-        fed.push_back(bareCycleNs(bare, cfg.cycleOps, rounds));
-        for (size_t k = 0; k < sweepNs.size(); ++k)
-            sweep[k].push_back(bareCycleNs(bare, cfg.cycleOps, qsizetype(sweepNs[k] / roundNs)));
-        m.push_back(mapCycleNs(map, names, cfg.cycleOps));
+        plain.push_back(bareCycle(bare, cfg.cycleOps));
+        fed.push_back(bareCycle(bare, cfg.cycleOps, rounds));
+        for (size_t k = 0; k < sweepNs.size(); ++k) {
+            const auto work = qsizetype(sweepNs[k] / roundNs);
+            sweep[k].push_back(bareCycleNs(bare, cfg.cycleOps, work) / plain.back().wallNs);
+        }
+        mapped.push_back(mapCycle(map, names, cfg.cycleOps));
+        drainPostedEvents();
     }
-    const double fedNs = median(fed);
-    const double mapNs = median(m);
+    const auto med = [](const std::vector<CycleSample> &v, double CycleSample::*field) {
+        std::vector<double> x;
+        for (const CycleSample &c : v)
+            x.push_back(c.*field);
+        return median(x);
+    };
+    const auto ratio = [](const std::vector<CycleSample> &a, const std::vector<CycleSample> &b,
+                          double CycleSample::*field) {
+        std::vector<double> x;
+        for (size_t i = 0; i < a.size(); ++i)
+            x.push_back(a[i].*field / b[i].*field);
+        return median(x);
+    };
     addRow("1",
-           "full cycle vs bare fed at the map's pace: the caller first works " + ns(ownNs)
-                   + " per task (the map's own caller-side work)",
-           ns(mapNs), ns(fedNs) + " bare + caller work", times(mapNs / fedNs), "info",
-           Verdict::Info);
-    addRow("1",
-           "... QThreadPool::start's own cost per task when its caller works " + ns(ownNs)
-                   + " per task",
-           ns(fedNs - ownNs), ns(r.bareNs) + " with a caller that only starts",
-           times((fedNs - ownNs) / r.bareNs), "info", Verdict::Info);
+           "full cycle vs bare fed at the map's pace: its caller first works " + ns(ownNs)
+                   + " per task (run()'s own caller-side work)",
+           ns(med(mapped, &CycleSample::wallNs)),
+           ns(med(fed, &CycleSample::wallNs)) + " bare + caller work",
+           times(ratio(mapped, fed, &CycleSample::wallNs)), "info", Verdict::Info);
+    addRow("1", "... caller-thread CPU per task in those cycles",
+           ns(med(mapped, &CycleSample::callerCpuNs)),
+           ns(med(fed, &CycleSample::callerCpuNs)) + " fed bare; "
+                   + ns(med(plain, &CycleSample::callerCpuNs)) + " bare alone",
+           times(ratio(mapped, fed, &CycleSample::callerCpuNs)), "info", Verdict::Info);
+    addRow("1", "... context switches per 1,000 tasks in those cycles",
+           format("%.0f", 1000 * med(mapped, &CycleSample::switches)),
+           format("%.0f fed bare; %.0f bare alone", 1000 * med(fed, &CycleSample::switches),
+                  1000 * med(plain, &CycleSample::switches)),
+           "-", "info", Verdict::Info);
+    std::vector<double> beyond;
+    for (size_t i = 0; i < fed.size(); ++i)
+        beyond.push_back((fed[i].wallNs - ownNs) / plain[i].wallNs);
+    addRow("1", "... fed bare cycle's wall time per task beyond its caller's " + ns(ownNs),
+           ns(med(fed, &CycleSample::wallNs) - ownNs),
+           ns(med(plain, &CycleSample::wallNs)) + " bare alone (same repetitions)",
+           times(median(beyond)), "info", Verdict::Info);
     for (size_t k = 0; k < sweepNs.size(); ++k) {
-        const double t = median(sweep[k]);
         addRow("1", "... bare full cycle when its caller works " + ns(sweepNs[k]) + " per task",
-               ns(t), ns(r.bareNs) + " with a caller that only starts", times(t / r.bareNs), "info",
+               "-", "bare alone (same repetitions)", times(median(sweep[k])), "info",
                Verdict::Info);
     }
 }
@@ -813,21 +882,15 @@ void figure4(QThreadPool &bare)
     bare.setMaxThreadCount(small.map.maxConcurrency());
     const std::string sizes = count(cfg.flatLarge) + " vs " + count(cfg.flatSmall);
 
-    // Both sizes alternate within one stretch of time, so that the drift of a shared machine
-    // hits them alike: measured one after the other, a cycle's own swings (2-4x bare between
-    // runs) made this ratio land anywhere between 1.0x and 1.9x.
+    // Both sizes alternate within one stretch of time (ABBA, so that neither always runs
+    // right after the other warmed the cycle's names), and the ratio is the median of the
+    // repetitions' own ratios: measured one after the other, a cycle's own swings (2-4x bare
+    // between runs) made this ratio land anywhere between 1.0x and 1.9x.
     const std::vector<QString> cycleNames = makeNames("flat/cycle/", cfg.flatCycleOps);
     mapCycleNs(small.map, cycleNames, cfg.flatCycleOps); // warm-up
     mapCycleNs(large.map, cycleNames, cfg.flatCycleOps);
-    std::vector<double> b, cs, cl;
-    for (int rep = 0; rep < std::max(3, cfg.reps); ++rep) {
-        b.push_back(bareCycleNs(bare, cfg.flatCycleOps));
-        cs.push_back(mapCycleNs(small.map, cycleNames, cfg.flatCycleOps));
-        cl.push_back(mapCycleNs(large.map, cycleNames, cfg.flatCycleOps));
-        drainPostedEvents();
-    }
-    // What the table's size costs by itself: each name of a cycle is inserted into a table of
-    // that size and later removed, so the same done to the mutex+QHash in thread CPU time.
+    // The same growth for a mutex+QHash of the same sizes, in thread CPU time: each name of a
+    // cycle inserted, then each removed.
     const auto insertRemoveNs = [&cycleNames](LockedHash &h) {
         const double t0 = threadCpuNs();
         for (const QString &name : cycleNames) {
@@ -840,18 +903,34 @@ void figure4(QThreadPool &bare)
         }
         return (threadCpuNs() - t0) / double(cycleNames.size());
     };
-    std::vector<double> qs, ql;
-    for (int rep = 0; rep < std::max(3, cfg.reps); ++rep) {
-        qs.push_back(insertRemoveNs(small.hash));
-        ql.push_back(insertRemoveNs(large.hash));
+    std::vector<double> b, cs, cl, qs, ql, cycleRatios, hashRatios;
+    for (int rep = 0; rep < 2 * std::max(2, cfg.reps / 2); ++rep) {
+        const bool smallFirst = rep % 2 == 0;
+        b.push_back(bareCycleNs(bare, cfg.flatCycleOps));
+        for (int k = 0; k < 2; ++k) {
+            if ((k == 0) == smallFirst) {
+                cs.push_back(mapCycleNs(small.map, cycleNames, cfg.flatCycleOps));
+                qs.push_back(insertRemoveNs(small.hash));
+            } else {
+                cl.push_back(mapCycleNs(large.map, cycleNames, cfg.flatCycleOps));
+                ql.push_back(insertRemoveNs(large.hash));
+            }
+        }
+        cycleRatios.push_back(cl.back() / cs.back());
+        hashRatios.push_back(ql.back() / qs.back());
+        drainPostedEvents();
     }
-    const double c = median(cl) / median(cs);
+    const double c = median(cycleRatios);
     addRow("4", "full cycle, " + sizes + " names (ns/op)",
            ns(median(cl)) + format(" (%.2fx bare)", median(cl) / median(b)),
-           ns(median(cs))
-                   + format(" (%.2fx bare); QHash insert+remove grows %.2fx",
-                            median(cs) / median(b), median(ql) / median(qs)),
-           times(c), "<= 1.20x", verdictOf(c <= 1.2));
+           ns(median(cs)) + format(" (%.2fx bare)", median(cs) / median(b)), times(c), "<= 1.20x",
+           verdictOf(c <= 1.2));
+    // Whether the size costs the map what it costs a hash table: compare what each adds.
+    addRow("4", "  what the size adds per name: map cycle vs mutex+QHash insert+remove",
+           format("%+.0f ns", median(cl) - median(cs)),
+           format("%+.0f ns (QHash: %s vs %s, %.2fx)", median(ql) - median(qs),
+                  ns(median(ql)).c_str(), ns(median(qs)).c_str(), median(hashRatios)),
+           "-", "info", Verdict::Info);
 
     const std::vector<QString> hotNames = makeNames("flat/hot/", 1000);
     for (FlatSubject *subject : {&small, &large}) {
@@ -878,9 +957,11 @@ void figure4(QThreadPool &bare)
         ls.push_back(rotatingLookupNs(small.hash, hotNames, n));
         ll.push_back(rotatingLookupNs(large.hash, hotNames, n));
     }
+    // A repeated refusal of one name is answered from the thread's refusal cache, without the
+    // table: flat by design. Cycling over 1,000 names does probe the table each time.
     const double hr = median(hl) / median(hs);
-    addRow("4", "refusal of one pending name, " + sizes + " names", ns(median(hl)), ns(median(hs)),
-           times(hr), "<= 1.20x", verdictOf(hr <= 1.2));
+    addRow("4", "refusal of one pending name (per-thread cache), " + sizes + " names",
+           ns(median(hl)), ns(median(hs)), times(hr), "<= 1.20x", verdictOf(hr <= 1.2));
     const double rr = median(rl) / median(rs);
     addRow("4", "refusal cycling 1000 pending names, " + sizes + " names", ns(median(rl)),
            ns(median(rs)) + format(" (QHash grows %.2fx)", median(ll) / median(ls)), times(rr),
@@ -963,8 +1044,8 @@ void figure5()
 {
     progress("[5] backoff at scale: %lld and %lld names backing off at once",
              (long long)cfg.backoffSmall, (long long)cfg.backoffLarge);
-    // The large run goes first, in a process that has not yet allocated (and freed) memory for
-    // other figures, which would otherwise hide part of its RSS. Its window must outlast its
+    // The large run goes first, before other figures than 8 allocate (and free) memory that
+    // would otherwise hide part of its RSS. Its window must outlast its
     // failure phase so that all names are backing off at once: a small run calibrates it.
     const auto smallDelay = std::chrono::milliseconds(cfg.smoke ? 200 : 1000);
     const qsizetype calibration = std::max<qsizetype>(1000, cfg.backoffSmall / 10);
