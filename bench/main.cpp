@@ -530,6 +530,44 @@ struct LockedHash
     }
 };
 
+// The "straightforward design", the same run's second baseline: one mutex, a QHash of
+// pending names, one pool task per operation that removes its name when done.
+struct StraightforwardMap
+{
+    explicit StraightforwardMap(QThreadPool &pool) : pool(pool) { }
+
+    bool run(const QString &name)
+    {
+        {
+            std::lock_guard lock(mutex);
+            if (pending.contains(name))
+                return false;
+            pending.insert(name, true);
+        }
+        pool.start([this, name] {
+            keep(noop());
+            std::lock_guard lock(mutex);
+            pending.remove(name);
+        });
+        return true;
+    }
+
+    QThreadPool &pool;
+    std::mutex mutex;
+    QHash<QString, bool> pending;
+};
+
+CycleSample straightforwardCycle(StraightforwardMap &m, const std::vector<QString> &names,
+                                 qsizetype n)
+{
+    qsizetype refused = 0;
+    const CycleSample sample = measureCycle(
+            n, [&](qsizetype i) { refused += m.run(names[size_t(i)]) ? 0 : 1; },
+            [&] { m.pool.waitForDone(); });
+    check(refused == 0 && m.pending.isEmpty(), "straightforward design: every run accepted");
+    return sample;
+}
+
 double lookupNs(LockedHash &h, const QString &name, qsizetype n)
 {
     qsizetype found = 0;
@@ -588,7 +626,8 @@ void figure1(QThreadPool &bare)
     const double roundNs = busyRoundNs();
     const auto rounds = qsizetype(ownNs / roundNs);
     const std::vector<double> sweepNs{25, 50, 100}; // where the growth starts
-    std::vector<CycleSample> plain, fed, mapped;
+    std::vector<CycleSample> plain, fed, mapped, simple;
+    StraightforwardMap straightforward(bare);
     std::vector<std::vector<double>> sweep(sweepNs.size());
     for (int rep = 0; rep < reps; ++rep) {
         plain.push_back(bareCycle(bare, cfg.cycleOps));
@@ -598,6 +637,7 @@ void figure1(QThreadPool &bare)
             sweep[k].push_back(bareCycleNs(bare, cfg.cycleOps, work) / plain.back().wallNs);
         }
         mapped.push_back(mapCycle(map, names, cfg.cycleOps));
+        simple.push_back(straightforwardCycle(straightforward, names, cfg.cycleOps));
         drainPostedEvents();
     }
     const auto med = [](const std::vector<CycleSample> &v, double CycleSample::*field) {
@@ -624,10 +664,18 @@ void figure1(QThreadPool &bare)
            ns(med(fed, &CycleSample::callerCpuNs)) + " fed bare; "
                    + ns(med(plain, &CycleSample::callerCpuNs)) + " bare alone",
            times(ratio(mapped, fed, &CycleSample::callerCpuNs)), "info", Verdict::Info);
+    addRow("1", "... the straightforward design (one mutex, a QHash, the pool), same names",
+           ns(med(simple, &CycleSample::wallNs))
+                   + format(" (%.2fx bare)", ratio(simple, plain, &CycleSample::wallNs)),
+           ns(med(mapped, &CycleSample::wallNs)) + " GoRoutineMap",
+           times(ratio(mapped, simple, &CycleSample::wallNs)) + " map / straightforward", "info",
+           Verdict::Info);
     addRow("1", "... context switches per 1,000 tasks in those cycles",
            format("%.0f", 1000 * med(mapped, &CycleSample::switches)),
-           format("%.0f fed bare; %.0f bare alone", 1000 * med(fed, &CycleSample::switches),
-                  1000 * med(plain, &CycleSample::switches)),
+           format("%.0f fed bare; %.0f bare alone; %.0f straightforward",
+                  1000 * med(fed, &CycleSample::switches),
+                  1000 * med(plain, &CycleSample::switches),
+                  1000 * med(simple, &CycleSample::switches)),
            "-", "info", Verdict::Info);
     std::vector<double> beyond;
     for (size_t i = 0; i < fed.size(); ++i)
