@@ -260,6 +260,17 @@ void tst_Lifetime::destroyInOtherThreadWhileSignalsInFlight()
         here.connectAll(map, &receiver);
         SignalCounter inOwner; // direct, in the owner thread, with the map as context
         inOwner.connectAll(map, map, Qt::DirectConnection);
+        // Connected before the feeder starts: the owner thread then reads this connection's
+        // captures after a chain that ThreadSanitizer sees (feeder start, run(), the map's
+        // annotated hand-offs), not only after Qt's posting of the DeferredDelete event.
+        Semaphore deleted;
+        QObject::connect(
+                map, &QObject::destroyed, map,
+                [&deleted, &inOwner] {
+                    inOwner.dead = true;
+                    deleted.release();
+                },
+                Qt::DirectConnection);
         map->moveToThread(&owner);
 
         std::atomic<bool> stop{false};
@@ -282,14 +293,6 @@ void tst_Lifetime::destroyInOtherThreadWhileSignalsInFlight()
         feeder.join();
         // Deleted in its own thread. (deleteLater rather than a queued functor: Qt hands a
         // functor's captures over behind locks ThreadSanitizer cannot see.)
-        Semaphore deleted;
-        QObject::connect(
-                map, &QObject::destroyed, map,
-                [&deleted, &inOwner] {
-                    inOwner.dead = true;
-                    deleted.release();
-                },
-                Qt::DirectConnection);
         map->deleteLater();
         QVERIFY(deleted.tryAcquire());
         owner.quit();
