@@ -12,6 +12,8 @@
 #include <QString>
 #include <QThread>
 
+#include "reliability_support.h"
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -28,32 +30,11 @@ using goroutinemap::OperationContext;
 constexpr int kTimeoutMs = 10000; // generous: a loaded 2-core machine must still pass
 inline const QString kName = QStringLiteral("operation-name");
 
-// Holds operations inside their function until the test opens it. The state is shared with
-// the operations, and destroying the Gate opens it for good, so a failing test (which returns
-// early) never leaves the map's destructor waiting on a blocked operation: declare the Gate
-// after the map so it is destroyed first.
-class Gate
+// The reliability tests' Gate (std::-based, so ThreadSanitizer sees it), with the core
+// suites' timeout and a ready-made blocking operation. Declare it after the map.
+class Gate : public reliability::Gate
 {
-    struct State
-    {
-        QSemaphore entered;
-        QSemaphore released;
-    };
-
 public:
-    Gate() : d(std::make_shared<State>()) { }
-    ~Gate() { d->released.release(1 << 20); }
-    Gate(const Gate &) = delete;
-    Gate &operator=(const Gate &) = delete;
-
-    // For use inside an operation: announce entry, then block until opened.
-    std::function<void()> blocker() const
-    {
-        return [s = d] {
-            s->entered.release();
-            s->released.tryAcquire(1, 60000); // bounded: a broken map must not hang forever
-        };
-    }
     // An operation that blocks on the gate, then returns \a result.
     GoRoutineMap::OperationFunc operation(const Error &result = Error()) const
     {
@@ -64,12 +45,8 @@ public:
     }
     bool waitEntered(int n = 1, int timeoutMs = kTimeoutMs)
     {
-        return d->entered.tryAcquire(n, timeoutMs);
+        return reliability::Gate::waitEntered(n, timeoutMs);
     }
-    void open(int n = 1) { d->released.release(n); }
-
-private:
-    std::shared_ptr<State> d;
 };
 
 inline GoRoutineMap::OperationFunc noop()
