@@ -31,6 +31,14 @@ struct RefusalCache
     size_t hash = 0;
     quint64 version = 0;
     QString name;
+
+    void remember(quint64 map, size_t nameHash, quint64 shardVersion, const QString &n)
+    {
+        mapId = map;
+        hash = nameHash;
+        version = shardVersion;
+        name = n;
+    }
 };
 thread_local RefusalCache refusalCache;
 
@@ -149,11 +157,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             }
             const quint64 version = shard.version.load(std::memory_order_relaxed);
             lock.unlock(); // the refusal's Error is made outside the lock
-            RefusalCache &cache = refusalCache;
-            cache.mapId = id;
-            cache.hash = hash;
-            cache.version = version;
-            cache.name = name;
+            refusalCache.remember(id, hash, version, name);
             return newAlreadyExistsError(name);
         }
         if (entry.failureCount > 0) {
@@ -914,18 +918,12 @@ bool GoRoutineMap::isOperationPending(const QString &operationName) const
     if (it == shard.entries.end() || !it->second.isPending()) {
         const quint64 version = shard.startVersion.load(std::memory_order_relaxed);
         lock.unlock();
-        absent.mapId = d->id;
-        absent.hash = hash;
-        absent.version = version;
-        absent.name = operationName;
+        absent.remember(d->id, hash, version, operationName);
         return false;
     }
     const quint64 version = shard.version.load(std::memory_order_relaxed);
     lock.unlock();
-    cache.mapId = d->id;
-    cache.hash = hash;
-    cache.version = version;
-    cache.name = operationName;
+    cache.remember(d->id, hash, version, operationName);
     return true;
 }
 
