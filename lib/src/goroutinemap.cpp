@@ -13,9 +13,23 @@
 #include <limits>
 #include <typeinfo>
 
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#  include <immintrin.h>
+#endif
+
 namespace goroutinemap {
 
 namespace {
+
+// One step of a spin-wait: lets the core know (and a sibling hyperthread run).
+inline void cpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+    _mm_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 // The map whose operation this pool thread is executing; lets wait() refuse to wait for itself.
 thread_local const GoRoutineMapPrivate *currentOperationMap = nullptr;
@@ -64,24 +78,24 @@ Error asFailure(const QString &name, const Error &err)
 
 // --- running an operation -------------------------------------------------------------
 
-void OperationRunnable::run()
+GoRoutineMapPrivate::Executed GoRoutineMapPrivate::execute(OperationContextPrivate *operation)
 {
-    GOROUTINEMAP_HAPPENS_AFTER(this);
-    GoRoutineMapPrivate &d = *ctx.map;
     Error result;
     bool ran = false;
-    // A queued run that a pool thread picks up once the map's destruction has begun never
-    // starts, even when the destructor has not canceled its name yet.
-    if (!ctx.cancellationRequested.load(std::memory_order_acquire) && !d.shuttingDown.load()) {
-        ctx.startedAt.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-        ctx.started.store(true, std::memory_order_release);
-        if (d.wantsSignals())
-            d.post({PendingSignal::Started, ctx.name, {}, {}});
+    Clock::time_point startedAt;
+    // A queued run that a drainer takes once the map's destruction has begun never starts,
+    // even when the destructor has not canceled its name yet.
+    if (!operation->cancellationRequested.load(std::memory_order_acquire) && !shuttingDown.load()) {
+        startedAt = Clock::now();
+        operation->startedAt.store(startedAt.time_since_epoch().count(), std::memory_order_relaxed);
+        operation->started.store(true, std::memory_order_release);
+        if (wantsSignals())
+            post({PendingSignal::Started, operation->name, {}, {}});
 
-        const GoRoutineMapPrivate *outer = std::exchange(currentOperationMap, &d);
-        OperationContext context(&ctx);
+        const GoRoutineMapPrivate *outer = std::exchange(currentOperationMap, this);
+        OperationContext context(operation);
         try {
-            result = ctx.contextFunc ? ctx.contextFunc(context) : ctx.func();
+            result = operation->withContext ? operation->contextFunc(context) : operation->func();
         } catch (const std::exception &e) {
             result = Error(GoRoutineMap::tr("the operation threw an exception: %1")
                                    .arg(QString::fromUtf8(e.what())));
@@ -93,11 +107,284 @@ void OperationRunnable::run()
         ran = true;
     }
     // Release what the function captured now, in this thread, unless a retry needs it.
-    if (!(ctx.retriesLeft > 0 && result.isError())) {
-        ctx.func = nullptr;
-        ctx.contextFunc = nullptr;
+    if (!(operation->retriesLeft > 0 && result.isError())) {
+        if (operation->withContext)
+            operation->contextFunc = nullptr;
+        else
+            operation->func = nullptr;
     }
-    d.complete(this, result, ran);
+    if (ran && !result.isError() && finishUnattended(operation))
+        return {startedAt, true};
+    complete(operation, result, ran);
+    return {ran ? startedAt : Clock::now(), false};
+}
+
+// The end of a successful run that nobody attended: no shard lock, no table memory touched.
+bool GoRoutineMapPrivate::finishUnattended(OperationContextPrivate *operation)
+{
+    Shard &shard = shardForHash(operation->nameHash);
+    const auto end = [&] {
+        if (!operation->finishUnattended())
+            return false;
+        // After Done, not before: a thread that reads the old version and then sees the run
+        // pending (start(), isOperationPending()) may cache "pending" against that version.
+        shard.pendingNameFreed();
+        counts.ended(true);
+        return true;
+    };
+    if (!wantsSignals()) {
+        if (!end())
+            return false;
+    } else {
+        // Under the signal queue's lock: a next run of the name, which can only start once it
+        // sees this one Done, queues its operationQueued() behind this operationFinished().
+        std::lock_guard lock(signalMutex);
+        if (!end())
+            return false;
+        postLocked({PendingSignal::Finished, operation->name, {}, {}});
+    }
+    notifyWaiters();
+    return true;
+}
+
+// --- the queue and its drainers ---------------------------------------------------------
+
+void Drainer::run()
+{
+    GOROUTINEMAP_HAPPENS_AFTER(this);
+    d->drainQueue(pool);
+}
+
+void GoRoutineMapPrivate::enqueue(OperationContextPrivate *operation)
+{
+    queue.push(operation);
+    // A drainer looking for work takes this run; otherwise every drainer is busy, and a free
+    // pool thread must not sit idle while it waits. Pairs with awaitWork() and stopDraining():
+    // either this sees the drainer still counted, and that drainer then finds this run, or it
+    // sees it gone and starts another.
+    if (queue.idleDrainers.load(std::memory_order_seq_cst) == 0)
+        addDrainer(pool.load(std::memory_order_acquire));
+}
+
+void GoRoutineMapPrivate::addDrainer(QThreadPool *target)
+{
+    if (!target)
+        return;
+    const int limit = std::max(1, target->maxThreadCount());
+    int running = queue.drainers.load(std::memory_order_relaxed);
+    while (running < limit) {
+        if (queue.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
+            startDrainer(target);
+            return;
+        }
+    }
+}
+
+void GoRoutineMapPrivate::startDrainer(QThreadPool *target)
+{
+    auto *drainer = new Drainer(shared_from_this(), target);
+    GOROUTINEMAP_HAPPENS_BEFORE(drainer);
+    target->start(drainer);
+}
+
+namespace {
+// Runs a drainer ended on the fast path, handed to the sweep a few at a time so that the
+// shared list's cache line moves once per batch, not once per run.
+class FinishedBatch
+{
+public:
+    explicit FinishedBatch(GoRoutineMapPrivate &d) : m_d(d) { }
+    FinishedBatch(const FinishedBatch &) = delete;
+    FinishedBatch &operator=(const FinishedBatch &) = delete;
+    ~FinishedBatch() { Q_ASSERT(!m_first); }
+
+    void add(OperationContextPrivate *operation)
+    {
+        operation->queueNext.store(m_first, std::memory_order_relaxed);
+        if (!m_first)
+            m_last = operation;
+        m_first = operation;
+        if (++m_count == BatchSize)
+            handOver();
+    }
+    void handOver()
+    {
+        if (!m_first)
+            return;
+        m_d.publishFinished(m_first, m_last);
+        m_first = m_last = nullptr;
+        m_count = 0;
+    }
+
+private:
+    static constexpr int BatchSize = 16;
+    GoRoutineMapPrivate &m_d;
+    OperationContextPrivate *m_first = nullptr;
+    OperationContextPrivate *m_last = nullptr;
+    int m_count = 0;
+};
+} // namespace
+
+/*
+    The loop of one drainer, counted in queue.drainers. It takes the oldest queued run and, when
+    more wait behind it, asks for another drainer first (up to the pool's thread count), so
+    that a slow operation never holds up the ones behind it while a thread is free. Once the
+    queue is empty one drainer at a time keeps looking for DrainerSpin, the others stop. After
+    DrainerSlice it queues itself again behind the pool's other tasks. A drainer also stops
+    when there are more drainers than the pool has threads (setMaxConcurrency() lowered it)
+    or when setThreadPool() changed the pool; runs that have not started go to the new one.
+*/
+void GoRoutineMapPrivate::drainQueue(QThreadPool *own)
+{
+    FinishedBatch batch(*this);
+    // The last drainer to stop sweeps, so that a quiet map keeps no ended runs.
+    const auto stop = [&] {
+        batch.handOver();
+        if (!stopDraining(own))
+            return false;
+        if (queue.drainers.load() == 0)
+            sweepFinished();
+        return true;
+    };
+    Clock::time_point sliceEnd = Clock::now() + DrainerSlice;
+    for (;;) {
+        if (pool.load(std::memory_order_relaxed) != own && stop())
+            return;
+        bool more = false;
+        OperationContextPrivate *operation = nullptr;
+        {
+            std::lock_guard lock(queue.popMutex());
+            operation = static_cast<OperationContextPrivate *>(queue.pop(&more));
+        }
+        if (!operation) {
+            batch.handOver(); // the sweep may run while this drainer waits
+            if (awaitWork())
+                continue;
+            if (stop())
+                return;
+            QThread::yieldCurrentThread(); // a push is half done, or work came back
+            continue;
+        }
+        if (more)
+            addDrainer(own);
+        if (!operation->take()) {
+            // Abandoned by cancel(), which released it under its shard's lock: taking that
+            // lock orders the reuse after it.
+            Shard &shard = shardForHash(operation->nameHash);
+            std::unique_ptr<OperationContextPrivate> surplus;
+            std::lock_guard lock(shard.mutex);
+            surplus = shard.recycle(operation);
+            continue;
+        }
+        const Executed executed = execute(operation);
+        if (executed.finished)
+            batch.add(operation);
+
+        int running = queue.drainers.load(std::memory_order_relaxed);
+        const int limit = std::max(1, own->maxThreadCount());
+        if (running > limit
+            && queue.drainers.compare_exchange_strong(running, running - 1,
+                                                      std::memory_order_seq_cst)) {
+            batch.handOver();
+            return; // the others drain the rest
+        }
+        if (executed.startedAt > sliceEnd) {
+            if (queue.mayHaveWork()) {
+                batch.handOver();
+                startDrainer(own); // takes this drainer's place in the count
+                return;
+            }
+            sliceEnd = executed.startedAt + DrainerSlice;
+        }
+    }
+}
+
+void GoRoutineMapPrivate::publishFinished(OperationContextPrivate *first,
+                                          OperationContextPrivate *last)
+{
+    OperationContextPrivate *head = finished.load(std::memory_order_relaxed);
+    do {
+        last->queueNext.store(head, std::memory_order_relaxed);
+    } while (!finished.compare_exchange_weak(head, first, std::memory_order_release,
+                                             std::memory_order_relaxed));
+}
+
+// Erases the entries of runs that ended on the fast path (their counts were taken then) and
+// keeps the runs for reuse. Takes each shard's lock in turn: never call it holding one.
+void GoRoutineMapPrivate::sweepFinished()
+{
+    OperationContextPrivate *list = finished.exchange(nullptr, std::memory_order_acquire);
+    while (list) {
+        Shard &shard = shardForHash(list->nameHash);
+        std::vector<std::unique_ptr<OperationContextPrivate>> surplus;
+        std::lock_guard lock(shard.mutex);
+        // Consecutive runs of one shard under one lock.
+        while (list && &shardForHash(list->nameHash) == &shard) {
+            OperationContextPrivate *operation = list;
+            list = static_cast<OperationContextPrivate *>(
+                    operation->queueNext.load(std::memory_order_relaxed));
+            // Unless a later run of the name has taken the entry over.
+            const auto it = shard.entries.find(operation->entryIndex, operation->nameHash);
+            if (it != shard.entries.end() && it->second.operation == operation)
+                shard.entries.erase(it);
+            if (auto extra = shard.recycle(operation))
+                surplus.push_back(std::move(extra));
+        }
+    }
+}
+
+// A drainer whose queue ran dry waits a little for more work, unless another one already
+// does: true when some arrived.
+bool GoRoutineMapPrivate::awaitWork()
+{
+    if (queue.idleDrainers.fetch_add(1, std::memory_order_seq_cst) != 0) {
+        queue.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
+        return false;
+    }
+    const Clock::time_point giveUp = Clock::now() + DrainerSpin;
+    bool found = false;
+    for (unsigned i = 1;; ++i) {
+        if (queue.mayHaveWork()) {
+            found = true;
+            break;
+        }
+        if (shuttingDown.load(std::memory_order_relaxed))
+            break;
+        cpuRelax();
+        if (i % 64 == 0) {
+            if (Clock::now() >= giveUp)
+                break;
+            QThread::yieldCurrentThread();
+        }
+    }
+    queue.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
+    return found;
+}
+
+// Called by a drainer that wants to stop: true when it may. False when the queue is not empty
+// and this drainer is still the right one to serve it (work came back after it let go).
+bool GoRoutineMapPrivate::stopDraining(QThreadPool *own)
+{
+    queue.drainers.fetch_sub(1, std::memory_order_seq_cst);
+    {
+        std::lock_guard lock(queue.popMutex());
+        if (queue.isEmpty())
+            return true; // enqueue() sees the lower count and starts a drainer for the next run
+    }
+    QThreadPool *current = pool.load(std::memory_order_acquire);
+    if (!current || shuttingDown.load())
+        return true; // only abandoned runs are left; the destructor frees them
+    int running = queue.drainers.load(std::memory_order_relaxed);
+    const int limit = std::max(1, current->maxThreadCount());
+    while (running < limit) {
+        if (queue.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
+            if (current == own)
+                return false;
+            startDrainer(current);
+            return true;
+        }
+    }
+    return true; // enough drainers serve it
 }
 
 GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
@@ -111,7 +398,22 @@ GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
     pool.store(ownPool.get());
 }
 
-GoRoutineMapPrivate::~GoRoutineMapPrivate() = default;
+GoRoutineMapPrivate::~GoRoutineMapPrivate()
+{
+    // No drainer is left (each holds a reference): what is still queued was abandoned by
+    // cancel() and never taken, and ended runs the sweep has not reached are only memory.
+    {
+        std::lock_guard lock(queue.popMutex());
+        while (OperationQueue::Link *link = queue.pop())
+            delete static_cast<OperationContextPrivate *>(link);
+    }
+    for (OperationContextPrivate *operation = finished.exchange(nullptr); operation;) {
+        OperationContextPrivate *next = static_cast<OperationContextPrivate *>(
+                operation->queueNext.load(std::memory_order_relaxed));
+        delete operation;
+        operation = next;
+    }
+}
 
 Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFunc &&func,
                                  GoRoutineMap::ContextOperationFunc &&contextFunc, int retries,
@@ -140,13 +442,24 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         }
     }
 
+    if (finished.load(std::memory_order_relaxed))
+        sweepFinished(); // before taking a shard's lock: the sweep takes them one by one
+
     const size_t hash = EntryTable::hashName(name); // the only time this operation hashes its name
     Shard &shard = shardForHash(hash);
     std::unique_lock lock(shard.mutex);
+    // Read before the run's phase: a run that ends on the fast path bumps it after it is Done.
+    const quint64 version = shard.version.load(std::memory_order_acquire);
     auto [it, inserted] = shard.entries.try_emplace(name, hash);
     Entry &entry = it->second;
+    bool newName = inserted;
     if (!inserted) {
-        if (entry.isPending()) {
+        // A joiner attends the run, so that its end takes the locked path and fulfils the promise.
+        if (entry.operation && !(future ? entry.operation->attend() : !entry.operation->isDone())) {
+            entry.operation = nullptr; // it ended on the fast path: the name is absent
+            newName = true;
+        }
+        if (entry.operation) {
             if (future) {
                 EntryExtras &extras = entry.ensureExtras();
                 if (!extras.promise) {
@@ -155,7 +468,6 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
                 }
                 *future = extras.promise->future();
             }
-            const quint64 version = shard.version.load(std::memory_order_relaxed);
             lock.unlock(); // the refusal's Error is made outside the lock
             refusalCache.remember(id, hash, version, name);
             return newAlreadyExistsError(name);
@@ -180,43 +492,43 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         }
     }
 
-    auto *runnable = new OperationRunnable;
-    runnable->setAutoDelete(true);
-    OperationContextPrivate &ctx = runnable->ctx;
-    ctx.map = shared_from_this();
-    ctx.name = name;
-    ctx.nameHash = hash;
-    ctx.entryIndex = it.index();
-    ctx.func = std::move(func);
-    ctx.contextFunc = std::move(contextFunc);
-    ctx.retriesLeft = retries;
-    ctx.queuedAt = Clock::now();
-    ctx.serial = runSerials.fetch_add(1, std::memory_order_relaxed) + 1;
-    ctx.pool = pool.load(std::memory_order_acquire);
+    OperationContextPrivate *operation = shard.takeSpare();
+    if (!operation)
+        operation = new OperationContextPrivate;
+    // A failure history, a scheduled retry or a joiner needs the locked end.
+    if (entry.failureCount > 0 || entry.extras || future)
+        operation->phase.store(OperationContextPrivate::Attended, std::memory_order_relaxed);
+    operation->map = this;
+    operation->name = name;
+    operation->nameHash = hash;
+    operation->entryIndex = it.index();
+    operation->withContext = bool(contextFunc);
+    operation->func = std::move(func);
+    operation->contextFunc = std::move(contextFunc);
+    operation->retriesLeft = retries;
+    operation->queuedAt = Clock::now();
+    operation->serial = ++shard.lastRunSerial;
     shard.nameStarted();
-    entry.runnable = runnable;
+    entry.operation = operation;
     if (future) {
         EntryExtras &extras = entry.ensureExtras();
         extras.promise = std::make_unique<QPromise<Error>>();
         extras.promise->start();
         *future = extras.promise->future();
     }
-    if (inserted)
-        entryCount.fetch_add(1);
-    pendingCount.fetch_add(1);
+    counts.added(newName);
     if (wantsSignals())
         post({PendingSignal::Queued, name, {}, {}});
-    QThreadPool *target = ctx.pool;
     lock.unlock();
 
-    GOROUTINEMAP_HAPPENS_BEFORE(runnable);
-    target->start(runnable);
+    enqueue(operation);
     return Error();
 }
 
-void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &result, bool ran)
+void GoRoutineMapPrivate::complete(OperationContextPrivate *operation, const Error &result,
+                                   bool ran)
 {
-    OperationContextPrivate &ctx = runnable->ctx;
+    OperationContextPrivate &ctx = *operation;
     const bool canceled = !ran || ctx.cancellationRequested.load(std::memory_order_acquire);
     const bool failed = !canceled && result.isError();
     const bool backoff = failed && backoffOn.load();
@@ -229,7 +541,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     Shard &shard = shardForHash(ctx.nameHash);
     std::unique_lock lock(shard.mutex);
     const auto it = shard.entries.find(ctx.entryIndex, ctx.nameHash); // no string compared
-    Q_ASSERT(it != shard.entries.end() && it->second.runnable == runnable);
+    Q_ASSERT(it != shard.entries.end() && it->second.operation == operation);
     Entry &entry = it->second;
     if (entry.extras && entry.extras->progressPosted) {
         // The last progress reported before returning must still arrive, before the outcome.
@@ -247,7 +559,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
         // since the first read, and it clears the histories of this shard under this lock.
         if (backoff && backoffOn.load()) {
             shard.pendingNameFreed();
-            entry.runnable = nullptr;
+            entry.operation = nullptr;
             if (entry.failureCount < std::numeric_limits<int>::max())
                 ++entry.failureCount;
             entry.durationBeforeRetry = nextBackoffDelay(currentPolicy, entry.failureCount);
@@ -273,7 +585,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
                 extras.retryContextFunc = std::move(ctx.contextFunc);
                 extras.retriesLeft = ctx.retriesLeft - 1;
             }
-            pendingCount.fetch_sub(1);
+            counts.ended(false);
             if (++shard.lastWindowSerial == 0) // 0 means "no window"
                 ++shard.lastWindowSerial;
             entry.windowSerial = shard.lastWindowSerial;
@@ -298,6 +610,7 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
                                                .toString(Qt::ISODateWithMs),
                                        formatDuration(entry.durationBeforeRetry), outcome.text());
             }
+            const std::unique_ptr<OperationContextPrivate> surplus = shard.recycle(operation);
             lock.unlock();
             if (!logText.isNull())
                 qCWarning(lcGoRoutineMap).noquote() << logText;
@@ -313,11 +626,13 @@ void GoRoutineMapPrivate::complete(OperationRunnable *runnable, const Error &res
     // Success, failure without backoff, or cancellation: the name is free again.
     std::unique_ptr<QPromise<Error>> finishedPromise;
     finishLocked(shard, it, outcome, finishedPromise);
+    const QString failedName = failed ? ctx.name : QString();
+    const std::unique_ptr<OperationContextPrivate> surplus = shard.recycle(operation);
     lock.unlock();
     if (failed)
         qCWarning(lcGoRoutineMap).noquote()
                 << QStringLiteral("operation for \"%1\" failed with: %2")
-                           .arg(ctx.name, outcome.text());
+                           .arg(failedName, outcome.text());
     notifyWaiters();
     if (finishedPromise) {
         finishedPromise->addResult(outcome);
@@ -330,15 +645,16 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it, co
 {
     Entry &entry = it->second;
     shard.pendingNameFreed();
-    entry.runnable = nullptr;
+    entry.operation = nullptr;
     if (entry.extras)
         promise = std::move(entry.extras->promise);
 
     const bool canceled = outcome.kind() == Error::Kind::Canceled;
+    const bool signal = wantsSignals();
     // Posted last, once the counts are final: a receiver in another thread may run before this
     // shard is unlocked, and its count() must not still include the name.
     const auto postOutcome = [&](const QString &name) {
-        if (!wantsSignals())
+        if (!signal)
             return;
         const PendingSignal::Type type = canceled ? PendingSignal::Canceled
                 : outcome.isError()               ? PendingSignal::Failed
@@ -355,16 +671,15 @@ void GoRoutineMapPrivate::finishLocked(Shard &shard, EntryTable::iterator it, co
             if (entry.extras->isEmpty())
                 entry.extras.reset();
         }
-        pendingCount.fetch_sub(1);
+        counts.ended(false);
         postOutcome(it->first);
         return;
     }
-    const QString name = it->first;
+    const QString name = signal ? it->first : QString(); // a copy only for the signal
     shard.entries.erase(it);
-    // The entry count drops before the pending count, so that a waitForCompletion() that
-    // returns never sees a stale count() afterwards.
-    entryCount.fetch_sub(1);
-    pendingCount.fetch_sub(1);
+    // Both counts drop at once, so that a waitForCompletion() that returns never sees a stale
+    // count() afterwards.
+    counts.ended(true);
     postOutcome(name);
 }
 
@@ -389,15 +704,21 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
             post({PendingSignal::Canceled, name, Error::make(Error::Kind::Canceled, name)});
         return true;
     }
-    OperationRunnable *runnable = it->second.runnable;
-    runnable->ctx.cancellationRequested.store(true, std::memory_order_release);
-    // A queued run leaves the pool at once, so its name is free without waiting for a thread.
-    if (runnable->ctx.started.load(std::memory_order_acquire)
-        || !runnable->ctx.pool->tryTake(runnable)) {
+    OperationContextPrivate *operation = it->second.operation;
+    operation->cancellationRequested.store(true, std::memory_order_release);
+    if (!operation->abandon()) {
+        // A drainer took it: it runs (or is about to) and sees the request, and ends on the
+        // locked path as canceled, unless it has just ended on the fast path.
+        if (!operation->attend())
+            return false;
         if (wantsSignals())
             post({PendingSignal::CancellationRequested, name, {}, {}});
         return true;
     }
+    // A queued run never starts: its name is free at once, and what it captured goes now, in
+    // this thread. The drainer that reaches it in the queue keeps it for reuse.
+    GoRoutineMap::OperationFunc func = std::move(operation->func);
+    GoRoutineMap::ContextOperationFunc contextFunc = std::move(operation->contextFunc);
     std::unique_ptr<QPromise<Error>> promise;
     const Error outcome = Error::make(Error::Kind::Canceled, name);
     finishLocked(shard, it, outcome, promise);
@@ -407,7 +728,6 @@ bool GoRoutineMapPrivate::cancel(const QString &name)
         promise->addResult(outcome);
         promise->finish();
     }
-    delete runnable;
     return true;
 }
 
@@ -441,8 +761,8 @@ OperationInfo GoRoutineMapPrivate::infoFor(const QString &name, const Entry &ent
         info.backoffDeadline = entry.retryDeadline();
         info.durationBeforeRetry = entry.durationBeforeRetry;
     }
-    if (const OperationRunnable *runnable = entry.runnable) {
-        const OperationContextPrivate &ctx = runnable->ctx;
+    if (const OperationContextPrivate *operation = entry.operation) {
+        const OperationContextPrivate &ctx = *operation;
         const bool started = ctx.started.load(std::memory_order_acquire);
         info.state = started ? OperationInfo::State::Running : OperationInfo::State::Queued;
         info.startTime = started
@@ -467,8 +787,9 @@ void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progr
     Shard &shard = shardForHash(ctx->nameHash);
     std::lock_guard lock(shard.mutex);
     const auto it = shard.entries.find(ctx->name, ctx->nameHash);
-    if (it == shard.entries.end() || !it->second.runnable || &it->second.runnable->ctx != ctx)
+    if (it == shard.entries.end() || it->second.operation != ctx)
         return;
+    ctx->attend(); // its last progress must arrive before its outcome: the locked end does that
     EntryExtras &extras = it->second.ensureExtras();
     if (status)
         extras.status = *status;
@@ -520,7 +841,7 @@ Clock::time_point GoRoutineMapPrivate::forgetQuietNames(Clock::time_point now)
             if (forgetAt < now) {
                 const QString name = it->first;
                 it = shard.entries.erase(it);
-                entryCount.fetch_sub(1);
+                counts.removed();
                 if (wantsSignals()) // after the count, as in finishLocked()
                     post({PendingSignal::Removed, name, {}, {}});
             } else {
@@ -610,6 +931,11 @@ void GoRoutineMapPrivate::warnBlockedMapThread() const
 void GoRoutineMapPrivate::post(PendingSignal &&signal)
 {
     std::lock_guard lock(signalMutex);
+    postLocked(std::move(signal));
+}
+
+void GoRoutineMapPrivate::postLocked(PendingSignal &&signal)
+{
     if (!signalTarget)
         return;
     signalQueue.push_back(std::move(signal));
@@ -702,8 +1028,8 @@ void GoRoutineMapPrivate::emitPendingSignals()
                 // Only while the run that reported it still runs: once it ended, complete() posted
                 // its last values, and the progress now pending (if any) is the next run's, which
                 // must not arrive before that run's operationQueued()/operationStarted().
-                if (it == shard.entries.end() || !it->second.runnable
-                    || it->second.runnable->ctx.serial != signal.runSerial || !it->second.extras
+                if (it == shard.entries.end() || !it->second.isPending()
+                    || it->second.operation->serial != signal.runSerial || !it->second.extras
                     || !it->second.extras->progressPosted)
                     break;
                 it->second.extras->progressPosted = false;
@@ -772,7 +1098,7 @@ void GoRoutineMapPrivate::onDeadlines()
         const Clock::time_point windowEnd = entry.retryDeadline();
         if (deadline.forget()) {
             shard.entries.erase(shard.entries.find(deadline.index(), EntryTable::hashName(name)));
-            entryCount.fetch_sub(1);
+            counts.removed();
             lock.unlock();
             notifyWaiters();
             Q_EMIT q->operationRemoved(name);
@@ -823,7 +1149,7 @@ void GoRoutineMapPrivate::shutdown()
     } else {
         waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
     }
-    // Deleting our own pool waits for the last runnable to return from run().
+    // Deleting our own pool waits for the last drainer to stop.
     pool.store(nullptr);
     if (currentOperationMap == this) {
         // This thread may be one of the pool's own: deleting the pool here would wait for
@@ -914,14 +1240,15 @@ bool GoRoutineMap::isOperationPending(const QString &operationName) const
     const size_t hash = EntryTable::hashName(operationName);
     const Shard &shard = d->shardForHash(hash);
     std::unique_lock lock(shard.mutex);
+    // Before the run's phase, as in start().
+    const quint64 version = shard.version.load(std::memory_order_acquire);
     const auto it = shard.entries.find(operationName, hash);
     if (it == shard.entries.end() || !it->second.isPending()) {
-        const quint64 version = shard.startVersion.load(std::memory_order_relaxed);
+        const quint64 startVersion = shard.startVersion.load(std::memory_order_relaxed);
         lock.unlock();
-        absent.remember(d->id, hash, version, operationName);
+        absent.remember(d->id, hash, startVersion, operationName);
         return false;
     }
-    const quint64 version = shard.version.load(std::memory_order_relaxed);
     lock.unlock();
     cache.remember(d->id, hash, version, operationName);
     return true;
@@ -975,7 +1302,7 @@ bool GoRoutineMap::resetBackoff(const QString &operationName)
         if (it->second.extras)
             it->second.extras.reset();
         shard.entries.erase(it);
-        d->entryCount.fetch_sub(1);
+        d->counts.removed();
         if (d->wantsSignals())
             d->post({PendingSignal::Removed, operationName, {}, {}});
     }
@@ -987,12 +1314,14 @@ bool GoRoutineMap::resetBackoff(const QString &operationName)
 QList<OperationInfo> GoRoutineMap::operations() const
 {
     QList<OperationInfo> result;
-    result.reserve(d->entryCount.load());
+    result.reserve(d->counts.entries());
     const Clock::time_point now = Clock::now();
     for (const Shard &shard : d->shards) {
         std::lock_guard lock(shard.mutex);
-        for (const auto &[name, entry] : shard.entries)
-            result.append(d->infoFor(name, entry, now));
+        for (const auto &[name, entry] : shard.entries) {
+            if (!entry.isFinished()) // absent, waiting for the sweep
+                result.append(d->infoFor(name, entry, now));
+        }
     }
     return result;
 }
@@ -1002,19 +1331,19 @@ OperationInfo GoRoutineMap::operationInfo(const QString &operationName) const
     const Shard &shard = d->shardFor(operationName);
     std::lock_guard lock(shard.mutex);
     const auto it = shard.entries.find(operationName);
-    if (it == shard.entries.end())
+    if (it == shard.entries.end() || it->second.isFinished())
         return OperationInfo();
     return d->infoFor(it->first, it->second, Clock::now());
 }
 
 int GoRoutineMap::pendingCount() const
 {
-    return int(d->pendingCount.load());
+    return int(d->counts.pending());
 }
 
 int GoRoutineMap::count() const
 {
-    return int(d->entryCount.load());
+    return int(d->counts.entries());
 }
 
 bool GoRoutineMap::isExponentialBackOffOnError() const
@@ -1031,6 +1360,10 @@ void GoRoutineMap::setExponentialBackOffOnError(bool on)
         for (Shard &shard : d->shards) {
             std::lock_guard lock(shard.mutex);
             for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+                if (it->second.isFinished()) { // absent already; the sweep erases it
+                    ++it;
+                    continue;
+                }
                 if (it->second.isPending()) {
                     if (it->second.failureCount > 0 && d->wantsSignals())
                         d->post({PendingSignal::BackoffReset, it->first, {}, {}});
@@ -1041,7 +1374,7 @@ void GoRoutineMap::setExponentialBackOffOnError(bool on)
                 if (d->wantsSignals())
                     d->post({PendingSignal::Removed, it->first, {}, {}});
                 it = shard.entries.erase(it);
-                d->entryCount.fetch_sub(1);
+                d->counts.removed();
             }
         }
         d->notifyWaiters();

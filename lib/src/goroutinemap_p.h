@@ -6,6 +6,7 @@
 #include "exponentialbackoff_p.h"
 #include "logging_p.h"
 #include "nametable_p.h"
+#include "operationqueue_p.h"
 #include "tsan_p.h"
 
 #include <QEvent>
@@ -27,35 +28,107 @@
 
 namespace goroutinemap {
 
-class OperationRunnable;
+class GoRoutineMapPrivate;
 
-// What a pending run needs while it runs; lives inside its runnable. The map's shard lock
-// guards the runnable's lifetime: an entry points at it only while it is pending.
-class OperationContextPrivate
+/*
+    One run of an operation, from the run() that accepted it until it ended; also the private
+    part of the OperationContext the operation gets.
+
+    Its phase says who has it. Exactly one of take() (a drainer, about to run it) and abandon()
+    (cancel(), before it started) succeeds on a queued run. A run nobody else is interested in
+    ends on the fast path: the drainer marks it Done without the shard's lock (finishUnattended())
+    and hands it to the sweep (GoRoutineMapPrivate::sweepFinished()), which erases its entry
+    later; until then an entry whose run is Done counts as absent. Whoever makes the end need
+    the lock (a joiner, progress, cancellation, a failure history) marks it Attended, under the
+    shard's lock, and that end then takes the locked path (GoRoutineMapPrivate::complete()).
+
+    Laid out for that fast path: the first cache line holds all that a drainer touches for a
+    plain operation, and the rest what run() and the observers use.
+*/
+class alignas(64) OperationContextPrivate final : public OperationQueue::Link
 {
 public:
-    std::shared_ptr<GoRoutineMapPrivate> map;
-    QString name;
-    size_t nameHash = 0; // NameTable::hashName(name): picks the shard and the slot
-    quint32 entryIndex = 0; // the entry's node in its shard's table while pending
-    GoRoutineMap::OperationFunc func;
-    GoRoutineMap::ContextOperationFunc contextFunc;
-    QThreadPool *pool = nullptr;
-    int retriesLeft = 0;
-    Clock::time_point queuedAt;
-    std::atomic<Clock::rep> startedAt{0};
+    enum Phase : quint8 {
+        Queued = 0,
+        Taken = 1,
+        Done = 2,
+        Abandoned = 3,
+        StateMask = 3,
+        Attended = 4, // a flag beside the state
+    };
+
+    bool take() { return leaveQueue(Taken); }
+    bool abandon() { return leaveQueue(Abandoned); }
+    //! Shard locked. False when the run already ended on the fast path (its name is free).
+    bool attend()
+    {
+        return (phase.fetch_or(Attended, std::memory_order_acq_rel) & StateMask) != Done;
+    }
+    //! The drainer, after a successful run: true when nobody attended it, which ends it.
+    bool finishUnattended()
+    {
+        quint8 expected = Taken;
+        return phase.compare_exchange_strong(expected, Done, std::memory_order_acq_rel);
+    }
+    bool isDone() const { return (phase.load(std::memory_order_acquire) & StateMask) == Done; }
+    //! Back to a fresh run, for the shard's spares.
+    void reset()
+    {
+        phase.store(Queued, std::memory_order_relaxed);
+        started.store(false, std::memory_order_relaxed);
+        cancellationRequested.store(false, std::memory_order_relaxed);
+        startedAt.store(0, std::memory_order_relaxed);
+        func = nullptr;
+        contextFunc = nullptr;
+        name.clear();
+    }
+
+    // --- the drainer's cache line: 8 (the queue link) + 4 + 4 + 8 + 8 + 32 bytes ---
+    std::atomic<quint8> phase{Queued};
     std::atomic<bool> started{false};
     std::atomic<bool> cancellationRequested{false};
-    // Unique per run of the map (set before the entry points at it): tells a run's queued
-    // progress signal from one of the name's next run.
+    bool withContext = false; // contextFunc, not func
+    int retriesLeft = 0;
+    size_t nameHash = 0; // NameTable::hashName(name): picks the shard and the slot
+    std::atomic<Clock::rep> startedAt{0};
+    GoRoutineMap::OperationFunc func;
+
+    // --- run()'s and the observers' ---
+    GoRoutineMap::ContextOperationFunc contextFunc;
+    GoRoutineMapPrivate *map = nullptr; // kept alive by the drainer that runs the operation
+    QString name;
+    quint32 entryIndex = 0; // the entry's node in its shard's table while pending
+    // Unique per run of its shard, which every run of a name goes to (set before the entry
+    // points at it): tells a run's queued progress signal from one of the name's next run.
     quint64 serial = 0;
+    Clock::time_point queuedAt;
+
+private:
+    bool leaveQueue(Phase to)
+    {
+        quint8 current = phase.load(std::memory_order_relaxed);
+        while ((current & StateMask) == Queued) {
+            if (phase.compare_exchange_weak(current, quint8((current & Attended) | to),
+                                            std::memory_order_acq_rel)) {
+                return true;
+            }
+        }
+        return false;
+    }
 };
 
-class OperationRunnable final : public QRunnable
+// A pool task that runs queued operations one after another (GoRoutineMapPrivate::drainQueue()).
+// It holds the map's private part alive, so runs need no reference of their own.
+class Drainer final : public QRunnable
 {
 public:
-    OperationContextPrivate ctx;
+    Drainer(std::shared_ptr<GoRoutineMapPrivate> d, QThreadPool *pool) : d(std::move(d)), pool(pool)
+    { }
     void run() override;
+
+private:
+    std::shared_ptr<GoRoutineMapPrivate> d;
+    QThreadPool *const pool;
 };
 
 // Per-name data that few names need; allocated only when used.
@@ -72,11 +145,12 @@ struct EntryExtras
     bool isEmpty() const { return !promise && !retryFunc && !retryContextFunc; }
 };
 
-// One name in the map. Pending while runnable is set; otherwise it only keeps a failure
-// history (backoff on). Kept small: a million of them may back off at once.
+// One name in the map. Pending while it has a run that has not ended; otherwise it only keeps
+// a failure history (backoff on), or, with a run that ended on the fast path, waits for the
+// sweep and counts as absent. Kept small: a million of them may back off at once.
 struct Entry
 {
-    OperationRunnable *runnable = nullptr;
+    OperationContextPrivate *operation = nullptr;
     std::unique_ptr<EntryExtras> extras;
     Clock::time_point lastErrorTime{};
     std::chrono::milliseconds durationBeforeRetry{0};
@@ -85,7 +159,9 @@ struct Entry
     int failureCount = 0;
     quint32 windowSerial = 0; // the current backoff window's, for its Deadline; 0 for none
 
-    bool isPending() const { return runnable != nullptr; }
+    bool isPending() const { return operation && !operation->isDone(); }
+    //! Its run ended on the fast path: the name is absent until the sweep erases the entry.
+    bool isFinished() const { return operation && operation->isDone(); }
     Clock::time_point retryDeadline() const
     {
         return saturatingDeadline(lastErrorTime, durationBeforeRetry);
@@ -117,20 +193,57 @@ using EntryTable = NameTable<Entry>;
 struct alignas(64) Shard
 {
     mutable std::mutex mutex;
-    // Bumped, under the mutex, before a pending name of this shard stops being pending. While
-    // it has not changed, a name a thread saw pending still is: run() refuses it again
-    // without the mutex (see RefusalCache), so threads refusing one name do not contend.
-    std::atomic<quint64> version{0};
     // Bumped, under the mutex, before a name of this shard becomes pending: while unchanged, a
     // name a thread saw not pending still is not (isOperationPending() polls without the mutex).
     std::atomic<quint64> startVersion{0};
     quint32 lastWindowSerial = 0; // under the mutex; never reset, so a stale Deadline never matches
+    quint64 lastRunSerial = 0; // under the mutex
     EntryTable entries;
 
-    void pendingNameFreed()
+    // Ended runs kept for this shard's next runs (under the mutex): the thread that ends a run
+    // is rarely the one that starts the next, and a malloc() in one and a free() in the other
+    // contend on the allocator's lock for every operation.
+    static constexpr int MaxSpares = 32;
+    OperationContextPrivate *spares = nullptr; // linked through queueNext
+    int spareCount = 0;
+
+    // Bumped before a pending name of this shard stops being pending (by a drainer without the
+    // mutex, on the fast path). While it has not changed, a name a thread saw pending still is:
+    // run() refuses it again without the mutex (see RefusalCache), so threads refusing one name
+    // do not contend. On a line of its own: the drainers write it, run() does not read it.
+    alignas(64) std::atomic<quint64> version{0};
+
+    Shard() = default;
+    Shard(const Shard &) = delete;
+    Shard &operator=(const Shard &) = delete;
+    ~Shard()
     {
-        version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        while (OperationContextPrivate *operation = takeSpare())
+            delete operation;
     }
+    OperationContextPrivate *takeSpare()
+    {
+        OperationContextPrivate *operation = spares;
+        if (operation) {
+            spares = static_cast<OperationContextPrivate *>(
+                    operation->queueNext.load(std::memory_order_relaxed));
+            --spareCount;
+        }
+        return operation;
+    }
+    // Keeps \a operation for a later run, or hands it back to be deleted (after the unlock).
+    std::unique_ptr<OperationContextPrivate> recycle(OperationContextPrivate *operation)
+    {
+        if (spareCount == MaxSpares)
+            return std::unique_ptr<OperationContextPrivate>(operation);
+        operation->reset();
+        operation->queueNext.store(spares, std::memory_order_relaxed);
+        spares = operation;
+        ++spareCount;
+        return nullptr;
+    }
+
+    void pendingNameFreed() { version.fetch_add(1, std::memory_order_release); }
     void nameStarted()
     {
         startVersion.store(startVersion.load(std::memory_order_relaxed) + 1,
@@ -217,6 +330,46 @@ struct Deadline
 static_assert(sizeof(Deadline) == 16, "a million deadlines must stay small");
 static_assert(EntryTable::MaxNodes - 1 <= Deadline::IndexMask, "node indices fit a Deadline");
 
+// How many names the map holds and how many of them are pending, as running totals: what run()
+// adds on one cache line, what ending runs takes away on another, so that the thread starting
+// runs and the drainers ending them never write the same line. The counts read the line that
+// only grows last: a reader may see a run that started meanwhile, never miss one that had
+// not ended, and a zero means that there was a moment with none.
+class NameCounts
+{
+public:
+    void added(bool newName) noexcept
+    {
+        m_started.fetch_add(1);
+        if (newName)
+            m_added.fetch_add(1);
+    }
+    // Entries first: a waiter that sees a run end sees its entry gone too.
+    void ended(bool entryRemoved) noexcept
+    {
+        if (entryRemoved)
+            m_removed.fetch_add(1);
+        m_ended.fetch_add(1);
+    }
+    void removed() noexcept { m_removed.fetch_add(1); }
+    qsizetype pending() const noexcept
+    {
+        const qint64 ended = m_ended.load();
+        return qsizetype(m_started.load() - ended);
+    }
+    qsizetype entries() const noexcept
+    {
+        const qint64 removed = m_removed.load();
+        return qsizetype(m_added.load() - removed);
+    }
+
+private:
+    alignas(64) std::atomic<qint64> m_started{0};
+    std::atomic<qint64> m_added{0};
+    alignas(64) std::atomic<qint64> m_ended{0};
+    std::atomic<qint64> m_removed{0};
+};
+
 class GoRoutineMapPrivate : public std::enable_shared_from_this<GoRoutineMapPrivate>
 {
 public:
@@ -236,7 +389,8 @@ public:
     Error start(const QString &name, GoRoutineMap::OperationFunc &&func,
                 GoRoutineMap::ContextOperationFunc &&contextFunc, int retries,
                 QFuture<Error> *future);
-    void complete(OperationRunnable *runnable, const Error &result, bool ran);
+    // Ends a run and disposes of its operation.
+    void complete(OperationContextPrivate *operation, const Error &result, bool ran);
     // Frees a pending name (or keeps its history after a cancellation); shard locked.
     void finishLocked(Shard &shard, EntryTable::iterator it, const Error &outcome,
                       std::unique_ptr<QPromise<Error>> &promise);
@@ -250,35 +404,68 @@ public:
     // How long an endless wait may block the map's own thread before it warns.
     static constexpr std::chrono::seconds BlockedThreadWarningAfter{5};
     void warnBlockedMapThread() const;
-    bool isEmpty() const { return entryCount.load() == 0; }
-    bool isIdle() const { return pendingCount.load() == 0; }
+    bool isEmpty() const { return counts.entries() == 0; }
+    bool isIdle() const { return counts.pending() == 0; }
     Clock::time_point forgetQuietNames(Clock::time_point now);
     void notifyWaiters();
 
     bool wantsSignals() const { return listeners.load(std::memory_order_relaxed) > 0; }
     void post(PendingSignal &&signal);
+    void postLocked(PendingSignal &&signal); // signalMutex locked
     void emitPendingSignals();
     void schedule(Deadline deadline);
     void armTimer();
     void onDeadlines();
     void shutdown();
 
+    // Accepted runs wait in `queue`; drainers, pool tasks counted in queue.drainers (at most
+    // the pool's thread count), run them one after another. A steady stream of runs so costs
+    // no QThreadPool::start() each and wakes no pool thread each. See drainQueue().
+    void enqueue(OperationContextPrivate *operation);
+    void drainQueue(QThreadPool *pool);
+    struct Executed
+    {
+        Clock::time_point startedAt; // or when it found the run canceled
+        bool finished; // ended on the fast path: the caller hands it to the sweep
+    };
+    Executed execute(OperationContextPrivate *operation);
+    bool finishUnattended(OperationContextPrivate *operation);
+    bool awaitWork();
+    bool stopDraining(QThreadPool *pool);
+    void addDrainer(QThreadPool *pool);
+    void startDrainer(QThreadPool *pool);
+    // How long a drainer that ran out of work keeps looking before it stops (one at a time): a
+    // few times what waking a pool thread costs, so that a run queued meanwhile needs no
+    // wake-up.
+    static constexpr std::chrono::microseconds DrainerSpin{20};
+    // How long a drainer runs before it queues itself again behind the pool's other tasks
+    // (a pool shared with the application must not be held by the map).
+    static constexpr std::chrono::milliseconds DrainerSlice{10};
+
+    // Runs that ended on the fast path wait here, linked through queueNext, until someone
+    // erases their entries: the next run() (before it locks its own shard) or the last drainer
+    // to stop. The thread that ends a run so never writes the table's memory, which is the
+    // thread starting runs' own.
+    void publishFinished(OperationContextPrivate *first, OperationContextPrivate *last);
+    void sweepFinished();
+    std::atomic<OperationContextPrivate *> finished{nullptr};
+
     GoRoutineMap *q;
     std::array<Shard, ShardCount> shards;
     const quint64 id; // unique per map, never reused (RefusalCache)
-    std::atomic<qsizetype> entryCount{0};
-    std::atomic<qsizetype> pendingCount{0};
+    NameCounts counts;
     std::atomic<bool> backoffOn;
     std::atomic<bool> shuttingDown{false};
     std::atomic<int> listeners{0};
     std::atomic<std::chrono::milliseconds::rep> resetAfterMs{0};
-    std::atomic<quint64> runSerials{0};
 
     mutable std::mutex policyMutex;
     BackoffPolicy policy;
 
     std::unique_ptr<QThreadPool> ownPool;
     std::atomic<QThreadPool *> pool{nullptr};
+
+    OperationQueue queue;
 
     std::mutex waitMutex;
     std::condition_variable waitCondition;

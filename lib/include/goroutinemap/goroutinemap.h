@@ -57,6 +57,14 @@ class GoRoutineMapPrivate;
     unobserved map pays nothing for them; a receiver connected while an operation runs
     may therefore see its operationFinished() without its operationStarted().
 
+    \section Pool
+    Operations do not each become a QRunnable: accepted runs wait in the map's queue, in
+    the order run() accepted them, and a few pool tasks (at most the pool's
+    maxThreadCount()) run them one after another. A task whose queue runs dry stops after a
+    few microseconds; a task that has run for 10 ms goes back behind the pool's other tasks
+    once its current operation returns, so a pool shared with the application
+    (setThreadPool()) is never held by the map.
+
     \section Lifetime
     Destroying the map requests cancellation of every operation, waits for the running
     ones to return and never starts the queued ones.

@@ -50,7 +50,6 @@ public:
 
 private:
     friend class GoRoutineMapPrivate;
-    friend class OperationRunnable;
     explicit OperationContext(OperationContextPrivate *d) : d(d) { }
     ~OperationContext() = default;
     OperationContextPrivate *const d;
