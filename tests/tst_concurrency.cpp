@@ -121,6 +121,7 @@ private Q_SLOTS:
     void runFromManyThreads();
     void runAndCancelFromManyThreads();
     void runOrJoinFromManyThreads();
+    void countsAgreeWithPendingNames();
 };
 
 void tst_Concurrency::initTestCase()
@@ -349,6 +350,32 @@ void tst_Concurrency::runOrJoinFromManyThreads()
     QVERIFY(rec->executedTotal.load() >= kNames);
     for (int id = 0; id < rec->nextId.load(); ++id)
         QVERIFY(rec->executed[id].load() <= 1);
+}
+
+void tst_Concurrency::countsAgreeWithPendingNames()
+{
+    // A successful run nobody watches ends without the map's locks. Still, whoever sees its
+    // name free must see the counts without it, and whoever sees the counts at zero must see
+    // its name free.
+    GoRoutineMap map(false);
+    const QString name = QStringLiteral("agree");
+    int countsStale = 0;
+    int nameStale = 0;
+    for (int i = 0; i < 20000; ++i) {
+        QVERIFY(!map.run(name, [] { return Error(); }));
+        if (i % 2 == 0) {
+            while (map.isOperationPending(name))
+                QThread::yieldCurrentThread();
+            if (map.pendingCount() != 0 || map.count() != 0)
+                ++countsStale;
+        } else {
+            QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+            if (map.isOperationPending(name) || map.operationInfo(name).isValid())
+                ++nameStale;
+        }
+    }
+    QCOMPARE(countsStale, 0);
+    QCOMPARE(nameStale, 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Concurrency)

@@ -116,6 +116,11 @@ private Q_SLOTS:
     void maxConcurrencyIsRespected();
     void sharedThreadPool();
     void sharedPoolDestructionNeverStartsQueued();
+    void raisingMaxConcurrencyServesQueuedRuns();
+    void newPoolServesQueuedRunsWhileOldPoolIsBusy();
+    void drainerClearedFromSharedPoolIsReplaced();
+    void capturedStateIsReleasedOutsideTheMapsLocks_data();
+    void capturedStateIsReleasedOutsideTheMapsLocks();
     // Automatic retry
     void autoRetryUntilSuccess();
     void autoRetryUsedUp();
@@ -1080,6 +1085,153 @@ void tst_GoRoutineMapFeatures::sharedPoolDestructionNeverStartsQueued()
 }
 
 // --- automatic retry --------------------------------------------------------------------------
+
+void tst_GoRoutineMapFeatures::raisingMaxConcurrencyServesQueuedRuns()
+{
+    // A run queued behind a long one starts as soon as there is room for it, not when the
+    // next run() comes or the long one returns.
+    GoRoutineMap map;
+    map.setMaxConcurrency(1);
+    Gate gate;
+    QVERIFY(!map.run(kName, gate.operation()));
+    QVERIFY(gate.waitEntered());
+    QSemaphore queuedRan;
+    QVERIFY(!map.run(QStringLiteral("queued"), [&queuedRan] {
+        queuedRan.release();
+        return Error();
+    }));
+    QCOMPARE(map.operationInfo(QStringLiteral("queued")).state, OperationInfo::State::Queued);
+
+    map.setMaxConcurrency(2);
+    QVERIFY2(queuedRan.tryAcquire(1, kTimeoutMs), "the queued run waited for the long one");
+    QVERIFY(map.isOperationPending(kName));
+    gate.open();
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+}
+
+void tst_GoRoutineMapFeatures::newPoolServesQueuedRunsWhileOldPoolIsBusy()
+{
+    // Drainers still busy on the map's own pool must not take the new pool's places.
+    QThreadPool shared;
+    shared.setMaxThreadCount(1);
+    GoRoutineMap map;
+    map.setMaxConcurrency(2);
+    Gate gate;
+    QVERIFY(!map.run(QStringLiteral("long 1"), gate.operation()));
+    QVERIFY(!map.run(QStringLiteral("long 2"), gate.operation()));
+    QVERIFY(gate.waitEntered(2));
+    QSemaphore queuedRan;
+    QVERIFY(!map.run(kName, [&queuedRan] {
+        queuedRan.release();
+        return Error();
+    }));
+
+    map.setThreadPool(&shared);
+    QVERIFY2(queuedRan.tryAcquire(1, kTimeoutMs), "the new pool did not take the queued run");
+    QSemaphore laterRan;
+    QVERIFY(!map.run(QStringLiteral("later"), [&laterRan] {
+        laterRan.release();
+        return Error();
+    }));
+    QVERIFY(laterRan.tryAcquire(1, kTimeoutMs));
+    QTRY_COMPARE_WITH_TIMEOUT(map.pendingCount(), 2, kTimeoutMs); // the long ones
+    gate.open(2);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QVERIFY(shared.waitForDone(kTimeoutMs));
+}
+
+void tst_GoRoutineMapFeatures::drainerClearedFromSharedPoolIsReplaced()
+{
+    // The application clears its pool's queue, which held the task that would have run the
+    // map's operations: the map must start another, not wait for good. Its thread's event
+    // loop does that, and so does a wait without one.
+    QThreadPool shared;
+    shared.setMaxThreadCount(1);
+    GoRoutineMap map;
+    map.setThreadPool(&shared);
+    for (const bool eventLoop : {true, false}) {
+        const QString name = eventLoop ? QStringLiteral("with event loop") : kName;
+        reliability::Gate appTask;
+        shared.start(appTask.blocker());
+        QVERIFY(appTask.waitEntered(1, kTimeoutMs));
+        std::atomic<bool> ran{false};
+        QVERIFY(!map.run(name, [&ran] {
+            ran = true;
+            return Error();
+        }));
+        shared.clear();
+        QVERIFY(!ran);
+        appTask.open();
+        if (eventLoop)
+            QTRY_VERIFY_WITH_TIMEOUT(ran, kTimeoutMs);
+        QVERIFY2(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)), qPrintable(name));
+        QVERIFY(ran);
+    }
+    QVERIFY(!map.run(QStringLiteral("next"), noop()));
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+}
+
+namespace {
+// Calls into the map from its destructor, as an application's captured object may (a guard
+// that reports, a handle that starts follow-up work). Under one of the map's locks that call
+// would deadlock.
+struct CallsMapOnDestruction
+{
+    GoRoutineMap *map;
+    QString name;
+    std::shared_ptr<std::atomic<bool>> destroyed;
+    ~CallsMapOnDestruction()
+    {
+        map->isOperationPending(name);
+        map->operationInfo(name);
+        map->run(name + QStringLiteral(" follow-up"), noop());
+        *destroyed = true;
+    }
+};
+} // namespace
+
+void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks_data()
+{
+    QTest::addColumn<bool>("backoff");
+    QTest::addColumn<int>("retries");
+    QTest::addColumn<bool>("fails");
+    QTest::addColumn<bool>("canceled");
+    QTest::newRow("success") << false << 0 << false << false;
+    QTest::newRow("failure, backoff off, retries asked for") << false << 3 << true << false;
+    QTest::newRow("failure, backoff on") << true << 0 << true << false;
+    QTest::newRow("failure, retries used up") << true << 1 << true << false;
+    QTest::newRow("canceled while running, retries left") << true << 1 << true << true;
+}
+
+void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks()
+{
+    QFETCH(bool, backoff);
+    QFETCH(int, retries);
+    QFETCH(bool, fails);
+    QFETCH(bool, canceled);
+    GoRoutineMap map(backoff);
+    map.setBackoffPolicy(fastPolicy(1ms, 1ms));
+    auto destroyed = std::make_shared<std::atomic<bool>>(false);
+    auto probe =
+            std::make_shared<CallsMapOnDestruction>(CallsMapOnDestruction{&map, kName, destroyed});
+    QSemaphore running;
+    const Error result = fails ? Error(QStringLiteral("fails")) : Error();
+    QVERIFY(!map.run(
+            kName,
+            [probe = std::move(probe), &running, canceled, result](OperationContext &ctx) {
+                running.release();
+                if (canceled)
+                    waitForCancellation(ctx);
+                return result;
+            },
+            RunOptions{retries}));
+    QVERIFY(running.tryAcquire(1, kTimeoutMs));
+    if (canceled)
+        QVERIFY(map.cancel(kName));
+    QTRY_VERIFY_WITH_TIMEOUT(*destroyed, kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(map.waitForCompletion(QDeadlineTimer(0)), kTimeoutMs);
+    QVERIFY(!map.isOperationPending(kName + QStringLiteral(" follow-up")));
+}
 
 void tst_GoRoutineMapFeatures::autoRetryUntilSuccess()
 {

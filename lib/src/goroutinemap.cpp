@@ -13,23 +13,9 @@
 #include <limits>
 #include <typeinfo>
 
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
-#  include <immintrin.h>
-#endif
-
 namespace goroutinemap {
 
 namespace {
-
-// One step of a spin-wait: lets the core know (and a sibling hyperthread run).
-inline void cpuRelax()
-{
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
-    _mm_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 // The map whose operation this pool thread is executing; lets wait() refuse to wait for itself.
 thread_local const GoRoutineMapPrivate *currentOperationMap = nullptr;
@@ -124,12 +110,15 @@ bool GoRoutineMapPrivate::finishUnattended(OperationContextPrivate *operation)
 {
     Shard &shard = shardForHash(operation->nameHash);
     const auto end = [&] {
-        if (!operation->finishUnattended())
+        if (!operation->beginUnattendedEnd())
             return false;
+        // Out of the counts before Done: whoever sees the name free sees the counts without it,
+        // and whoever sees the counts without it and then looks at the name waits for Done.
+        counts.ended(true);
+        operation->markDone();
         // After Done, not before: a thread that reads the old version and then sees the run
         // pending (start(), isOperationPending()) may cache "pending" against that version.
         shard.pendingNameFreed();
-        counts.ended(true);
         return true;
     };
     if (!wantsSignals()) {
@@ -152,7 +141,14 @@ bool GoRoutineMapPrivate::finishUnattended(OperationContextPrivate *operation)
 void Drainer::run()
 {
     GOROUTINEMAP_HAPPENS_AFTER(this);
-    d->drainQueue(pool);
+    ran = true;
+    d->drainQueue(group);
+}
+
+Drainer::~Drainer()
+{
+    if (!ran)
+        d->drainerDropped(group);
 }
 
 void GoRoutineMapPrivate::enqueue(OperationContextPrivate *operation)
@@ -162,29 +158,64 @@ void GoRoutineMapPrivate::enqueue(OperationContextPrivate *operation)
     // pool thread must not sit idle while it waits. Pairs with awaitWork() and stopDraining():
     // either this sees the drainer still counted, and that drainer then finds this run, or it
     // sees it gone and starts another.
-    if (queue.idleDrainers.load(std::memory_order_seq_cst) == 0)
-        addDrainer(pool.load(std::memory_order_acquire));
+    DrainerGroup *group = drainerGroup.load(std::memory_order_acquire);
+    if (group && group->idleDrainers.load(std::memory_order_seq_cst) == 0)
+        addDrainer(*group);
 }
 
-void GoRoutineMapPrivate::addDrainer(QThreadPool *target)
+void GoRoutineMapPrivate::addDrainer(DrainerGroup &group)
 {
-    if (!target)
-        return;
-    const int limit = std::max(1, target->maxThreadCount());
-    int running = queue.drainers.load(std::memory_order_relaxed);
+    const int limit = std::max(1, group.pool->maxThreadCount());
+    int running = group.drainers.load(std::memory_order_seq_cst);
     while (running < limit) {
-        if (queue.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
-            startDrainer(target);
+        if (group.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
+            startDrainer(group);
             return;
         }
     }
 }
 
-void GoRoutineMapPrivate::startDrainer(QThreadPool *target)
+void GoRoutineMapPrivate::startDrainer(DrainerGroup &group)
 {
-    auto *drainer = new Drainer(shared_from_this(), target);
+    auto *drainer = new Drainer(shared_from_this(), group);
     GOROUTINEMAP_HAPPENS_BEFORE(drainer);
-    target->start(drainer);
+    group.pool->start(drainer);
+}
+
+// A pool deleted a drainer it never ran (QThreadPool::clear() on a shared pool): another must
+// take its place, or the runs behind it would wait for good. Not from here: clear() deletes
+// whatever is queued until its queue is empty, so a replacement started now would be deleted
+// too, over and over. The map's thread starts it, and so does any wait.
+void GoRoutineMapPrivate::drainerDropped(DrainerGroup &group)
+{
+    group.drainers.fetch_sub(1, std::memory_order_seq_cst);
+    if (queue.mayHaveWork())
+        post({PendingSignal::StartDrainer, QString()});
+}
+
+// Starts a drainer when runs wait and no drainer is left to take them.
+void GoRoutineMapPrivate::ensureDrainer()
+{
+    DrainerGroup *group = drainerGroup.load(std::memory_order_acquire);
+    if (group && group->drainers.load(std::memory_order_seq_cst) == 0 && queue.mayHaveWork())
+        addDrainer(*group);
+}
+
+void GoRoutineMapPrivate::useDrainerGroup(QThreadPool *target)
+{
+    DrainerGroup *group = nullptr;
+    {
+        std::lock_guard lock(drainerGroupsMutex);
+        for (const auto &existing : drainerGroups) {
+            if (existing->pool == target)
+                group = existing.get();
+        }
+        if (!group)
+            group = drainerGroups.emplace_back(std::make_unique<DrainerGroup>(target)).get();
+    }
+    drainerGroup.store(group, std::memory_order_seq_cst);
+    if (queue.mayHaveWork())
+        addDrainer(*group);
 }
 
 namespace {
@@ -234,7 +265,7 @@ private:
     when there are more drainers than the pool has threads (setMaxConcurrency() lowered it)
     or when setThreadPool() changed the pool; runs that have not started go to the new one.
 */
-void GoRoutineMapPrivate::drainQueue(QThreadPool *own)
+void GoRoutineMapPrivate::drainQueue(DrainerGroup &own)
 {
     FinishedBatch batch(*this);
     // The last drainer to stop sweeps, so that a quiet map keeps no ended runs.
@@ -242,23 +273,32 @@ void GoRoutineMapPrivate::drainQueue(QThreadPool *own)
         batch.handOver();
         if (!stopDraining(own))
             return false;
-        if (queue.drainers.load() == 0)
+        if (own.drainers.load() == 0)
             sweepFinished();
         return true;
     };
     Clock::time_point sliceEnd = Clock::now() + DrainerSlice;
     for (;;) {
-        if (pool.load(std::memory_order_relaxed) != own && stop())
+        if (drainerGroup.load(std::memory_order_relaxed) != &own && stop())
             return;
         bool more = false;
+        bool halfPushed = false;
         OperationContextPrivate *operation = nullptr;
         {
             std::lock_guard lock(queue.popMutex());
             operation = static_cast<OperationContextPrivate *>(queue.pop(&more));
+            halfPushed = !operation && !queue.isEmpty();
         }
         if (!operation) {
             batch.handOver(); // the sweep may run while this drainer waits
-            if (awaitWork())
+            if (halfPushed) {
+                // Its producer is between two stores; if it was preempted there, this thread
+                // must not take the core it needs.
+                cpuRelax();
+                QThread::yieldCurrentThread();
+                continue;
+            }
+            if (awaitWork(own))
                 continue;
             if (stop())
                 return;
@@ -280,11 +320,11 @@ void GoRoutineMapPrivate::drainQueue(QThreadPool *own)
         if (executed.finished)
             batch.add(operation);
 
-        int running = queue.drainers.load(std::memory_order_relaxed);
-        const int limit = std::max(1, own->maxThreadCount());
+        int running = own.drainers.load(std::memory_order_relaxed);
+        const int limit = std::max(1, own.pool->maxThreadCount());
         if (running > limit
-            && queue.drainers.compare_exchange_strong(running, running - 1,
-                                                      std::memory_order_seq_cst)) {
+            && own.drainers.compare_exchange_strong(running, running - 1,
+                                                    std::memory_order_seq_cst)) {
             batch.handOver();
             return; // the others drain the rest
         }
@@ -335,10 +375,10 @@ void GoRoutineMapPrivate::sweepFinished()
 
 // A drainer whose queue ran dry waits a little for more work, unless another one already
 // does: true when some arrived.
-bool GoRoutineMapPrivate::awaitWork()
+bool GoRoutineMapPrivate::awaitWork(DrainerGroup &own)
 {
-    if (queue.idleDrainers.fetch_add(1, std::memory_order_seq_cst) != 0) {
-        queue.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
+    if (own.idleDrainers.fetch_add(1, std::memory_order_seq_cst) != 0) {
+        own.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
         return false;
     }
     const Clock::time_point giveUp = Clock::now() + DrainerSpin;
@@ -357,30 +397,32 @@ bool GoRoutineMapPrivate::awaitWork()
             QThread::yieldCurrentThread();
         }
     }
-    queue.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
+    own.idleDrainers.fetch_sub(1, std::memory_order_seq_cst);
     return found;
 }
 
 // Called by a drainer that wants to stop: true when it may. False when the queue is not empty
 // and this drainer is still the right one to serve it (work came back after it let go).
-bool GoRoutineMapPrivate::stopDraining(QThreadPool *own)
+bool GoRoutineMapPrivate::stopDraining(DrainerGroup &own)
 {
-    queue.drainers.fetch_sub(1, std::memory_order_seq_cst);
+    own.drainers.fetch_sub(1, std::memory_order_seq_cst);
     {
         std::lock_guard lock(queue.popMutex());
         if (queue.isEmpty())
             return true; // enqueue() sees the lower count and starts a drainer for the next run
     }
-    QThreadPool *current = pool.load(std::memory_order_acquire);
-    if (!current || shuttingDown.load())
-        return true; // only abandoned runs are left; the destructor frees them
-    int running = queue.drainers.load(std::memory_order_relaxed);
-    const int limit = std::max(1, current->maxThreadCount());
+    // Runs still wait, also while the map shuts down (execute() cancels those).
+    DrainerGroup *current = drainerGroup.load(std::memory_order_acquire);
+    if (!current)
+        return true; // shut down, nothing pending: only abandoned runs; the destructor frees them
+    int running = current->drainers.load(std::memory_order_seq_cst);
+    const int limit = std::max(1, current->pool->maxThreadCount());
     while (running < limit) {
-        if (queue.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
-            if (current == own)
+        if (current->drainers.compare_exchange_weak(running, running + 1,
+                                                    std::memory_order_seq_cst)) {
+            if (current == &own)
                 return false;
-            startDrainer(current);
+            startDrainer(*current);
             return true;
         }
     }
@@ -396,6 +438,7 @@ GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)
 {
     ownPool->setObjectName(QStringLiteral("GoRoutineMap pool"));
     pool.store(ownPool.get());
+    useDrainerGroup(ownPool.get());
 }
 
 GoRoutineMapPrivate::~GoRoutineMapPrivate()
@@ -455,7 +498,9 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     bool newName = inserted;
     if (!inserted) {
         // A joiner attends the run, so that its end takes the locked path and fulfils the promise.
-        if (entry.operation && !(future ? entry.operation->attend() : !entry.operation->isDone())) {
+        if (entry.operation
+            && (future ? !entry.operation->attend() : entry.operation->hasEnded())) {
+            entry.operation->hasEnded(); // waits out Finishing: the counts are final then
             entry.operation = nullptr; // it ended on the fast path: the name is absent
             newName = true;
         }
@@ -538,6 +583,11 @@ void GoRoutineMapPrivate::complete(OperationContextPrivate *operation, const Err
         currentPolicy = policy;
     }
 
+    // What the function captured is destroyed after the shard's lock is released (its
+    // destructors may call the map), unless a scheduled retry keeps it.
+    GoRoutineMap::OperationFunc func = std::move(ctx.func);
+    GoRoutineMap::ContextOperationFunc contextFunc = std::move(ctx.contextFunc);
+
     Shard &shard = shardForHash(ctx.nameHash);
     std::unique_lock lock(shard.mutex);
     const auto it = shard.entries.find(ctx.entryIndex, ctx.nameHash); // no string compared
@@ -573,16 +623,16 @@ void GoRoutineMapPrivate::complete(OperationContextPrivate *operation, const Err
                 extras.progressPosted = false;
                 promise = std::move(extras.promise);
                 if (ctx.retriesLeft > 0) {
-                    extras.retryFunc = std::move(ctx.func);
-                    extras.retryContextFunc = std::move(ctx.contextFunc);
+                    extras.retryFunc = std::move(func);
+                    extras.retryContextFunc = std::move(contextFunc);
                     extras.retriesLeft = ctx.retriesLeft - 1;
                 } else if (extras.isEmpty()) {
                     entry.extras.reset();
                 }
             } else if (ctx.retriesLeft > 0) {
                 EntryExtras &extras = entry.ensureExtras();
-                extras.retryFunc = std::move(ctx.func);
-                extras.retryContextFunc = std::move(ctx.contextFunc);
+                extras.retryFunc = std::move(func);
+                extras.retryContextFunc = std::move(contextFunc);
                 extras.retriesLeft = ctx.retriesLeft - 1;
             }
             counts.ended(false);
@@ -787,9 +837,10 @@ void GoRoutineMapPrivate::updateProgress(OperationContextPrivate *ctx, int progr
     Shard &shard = shardForHash(ctx->nameHash);
     std::lock_guard lock(shard.mutex);
     const auto it = shard.entries.find(ctx->name, ctx->nameHash);
-    if (it == shard.entries.end() || it->second.operation != ctx)
+    // Attended, so that its last progress arrives before its outcome (the locked end does
+    // that); too late when it is ending on the fast path.
+    if (it == shard.entries.end() || it->second.operation != ctx || !ctx->attend())
         return;
-    ctx->attend(); // its last progress must arrive before its outcome: the locked end does that
     EntryExtras &extras = it->second.ensureExtras();
     if (status)
         extras.status = *status;
@@ -862,6 +913,8 @@ bool GoRoutineMapPrivate::waitUntil(bool (GoRoutineMapPrivate::*done)() const,
                    "operations; returning at once instead of deadlocking";
         return false;
     }
+    if (!(this->*done)())
+        ensureDrainer();
     std::unique_lock lock(waitMutex);
     waiters.fetch_add(1);
     bool reached = true;
@@ -1048,6 +1101,9 @@ void GoRoutineMapPrivate::emitPendingSignals()
         case PendingSignal::Removed:
             Q_EMIT q->operationRemoved(signal.name);
             break;
+        case PendingSignal::StartDrainer:
+            ensureDrainer();
+            break;
         }
     }
 }
@@ -1150,6 +1206,7 @@ void GoRoutineMapPrivate::shutdown()
         waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
     }
     // Deleting our own pool waits for the last drainer to stop.
+    drainerGroup.store(nullptr);
     pool.store(nullptr);
     if (currentOperationMap == this) {
         // This thread may be one of the pool's own: deleting the pool here would wait for
@@ -1419,6 +1476,8 @@ void GoRoutineMap::setMaxConcurrency(int maxConcurrency)
     if (d->pool.load() != d->ownPool.get() || d->ownPool->maxThreadCount() == maxConcurrency)
         return;
     d->ownPool->setMaxThreadCount(maxConcurrency);
+    // More threads serve the runs already queued at once, not from the next run() on.
+    d->useDrainerGroup(d->ownPool.get());
     Q_EMIT maxConcurrencyChanged(maxConcurrency);
 }
 
@@ -1433,6 +1492,7 @@ void GoRoutineMap::setThreadPool(QThreadPool *pool)
     const int before = maxConcurrency();
     if (d->pool.exchange(target) == target)
         return;
+    d->useDrainerGroup(target); // runs not started yet go to the new pool
     if (maxConcurrency() != before)
         Q_EMIT maxConcurrencyChanged(maxConcurrency());
 }

@@ -13,6 +13,7 @@
 #include <QPointer>
 #include <QPromise>
 #include <QRunnable>
+#include <QThread>
 #include <QThreadPool>
 #include <QTimer>
 
@@ -36,11 +37,14 @@ class GoRoutineMapPrivate;
 
     Its phase says who has it. Exactly one of take() (a drainer, about to run it) and abandon()
     (cancel(), before it started) succeeds on a queued run. A run nobody else is interested in
-    ends on the fast path: the drainer marks it Done without the shard's lock (finishUnattended())
-    and hands it to the sweep (GoRoutineMapPrivate::sweepFinished()), which erases its entry
-    later; until then an entry whose run is Done counts as absent. Whoever makes the end need
-    the lock (a joiner, progress, cancellation, a failure history) marks it Attended, under the
-    shard's lock, and that end then takes the locked path (GoRoutineMapPrivate::complete()).
+    ends on the fast path, without the shard's lock (GoRoutineMapPrivate::finishUnattended()):
+    the drainer marks it Finishing, takes it out of the counts, marks it Done and hands it to
+    the sweep (GoRoutineMapPrivate::sweepFinished()), which erases its entry later. An entry
+    whose run is Done counts as absent; one whose run is Finishing is waited out (hasEnded()),
+    so that whoever sees the name free also sees the counts without it. Whoever makes the end
+    need the lock (a joiner, progress, cancellation, a failure history) marks it Attended,
+    under the shard's lock, and that end then takes the locked path
+    (GoRoutineMapPrivate::complete()).
 
     Laid out for that fast path: the first cache line holds all that a drainer touches for a
     plain operation, and the rest what run() and the observers use.
@@ -51,35 +55,52 @@ public:
     enum Phase : quint8 {
         Queued = 0,
         Taken = 1,
-        Done = 2,
-        Abandoned = 3,
-        StateMask = 3,
-        Attended = 4, // a flag beside the state
+        Finishing = 2, // ending on the fast path: a few instructions from Done
+        Done = 3,
+        Abandoned = 4,
+        StateMask = 7,
+        Attended = 8, // a flag beside the state
     };
 
     bool take() { return leaveQueue(Taken); }
     bool abandon() { return leaveQueue(Abandoned); }
-    //! Shard locked. False when the run already ended on the fast path (its name is free).
+    //! Shard locked. False when the run is ending or ended on the fast path.
     bool attend()
     {
-        return (phase.fetch_or(Attended, std::memory_order_acq_rel) & StateMask) != Done;
+        return (phase.fetch_or(Attended, std::memory_order_acq_rel) & StateMask) <= Taken;
     }
-    //! The drainer, after a successful run: true when nobody attended it, which ends it.
-    bool finishUnattended()
+    //! The drainer, after a successful run: true when nobody attended it. Then the drainer
+    //! ends it with markDone().
+    bool beginUnattendedEnd()
     {
         quint8 expected = Taken;
-        return phase.compare_exchange_strong(expected, Done, std::memory_order_acq_rel);
+        return phase.compare_exchange_strong(expected, Finishing, std::memory_order_acq_rel);
     }
-    bool isDone() const { return (phase.load(std::memory_order_acquire) & StateMask) == Done; }
-    //! Back to a fresh run, for the shard's spares.
+    void markDone() { phase.store(Done, std::memory_order_release); }
+    bool isDone() const { return state() == Done; }
+    //! Whether the run ended on the fast path; waits out one that is Finishing, which takes
+    //! the drainer no lock and a few instructions (longer only if its thread is preempted).
+    bool hasEnded() const
+    {
+        for (int spins = 0;; ++spins) {
+            const quint8 current = state();
+            if (current != Finishing)
+                return current == Done;
+            if (spins < 64)
+                cpuRelax();
+            else
+                QThread::yieldCurrentThread();
+        }
+    }
+    //! Back to a fresh run, for the shard's spares. What the run captured is gone already:
+    //! it is destroyed outside the shard's lock, since its destructors may call the map.
     void reset()
     {
+        Q_ASSERT(!func && !contextFunc);
         phase.store(Queued, std::memory_order_relaxed);
         started.store(false, std::memory_order_relaxed);
         cancellationRequested.store(false, std::memory_order_relaxed);
         startedAt.store(0, std::memory_order_relaxed);
-        func = nullptr;
-        contextFunc = nullptr;
         name.clear();
     }
 
@@ -104,6 +125,7 @@ public:
     Clock::time_point queuedAt;
 
 private:
+    quint8 state() const { return phase.load(std::memory_order_acquire) & StateMask; }
     bool leaveQueue(Phase to)
     {
         quint8 current = phase.load(std::memory_order_relaxed);
@@ -117,18 +139,32 @@ private:
     }
 };
 
+// The drainers of one pool (GoRoutineMapPrivate::drainQueue()). setThreadPool() makes another
+// pool's group current, so that drainers still busy on the old pool do not take the new one's
+// places. A group lives as long as the map.
+struct alignas(64) DrainerGroup
+{
+    explicit DrainerGroup(QThreadPool *pool) : pool(pool) { }
+    QThreadPool *const pool;
+    std::atomic<int> drainers{0}; // started and not stopped, at most pool->maxThreadCount()
+    std::atomic<int> idleDrainers{0}; // looking for work (awaitWork()): at most one
+};
+
 // A pool task that runs queued operations one after another (GoRoutineMapPrivate::drainQueue()).
 // It holds the map's private part alive, so runs need no reference of their own.
 class Drainer final : public QRunnable
 {
 public:
-    Drainer(std::shared_ptr<GoRoutineMapPrivate> d, QThreadPool *pool) : d(std::move(d)), pool(pool)
+    Drainer(std::shared_ptr<GoRoutineMapPrivate> d, DrainerGroup &group)
+        : d(std::move(d)), group(group)
     { }
+    ~Drainer() override;
     void run() override;
 
 private:
     std::shared_ptr<GoRoutineMapPrivate> d;
-    QThreadPool *const pool;
+    DrainerGroup &group;
+    bool ran = false; // a pool may delete a task it never ran (QThreadPool::clear())
 };
 
 // Per-name data that few names need; allocated only when used.
@@ -159,9 +195,9 @@ struct Entry
     int failureCount = 0;
     quint32 windowSerial = 0; // the current backoff window's, for its Deadline; 0 for none
 
-    bool isPending() const { return operation && !operation->isDone(); }
+    bool isPending() const { return operation && !operation->hasEnded(); }
     //! Its run ended on the fast path: the name is absent until the sweep erases the entry.
-    bool isFinished() const { return operation && operation->isDone(); }
+    bool isFinished() const { return operation && operation->hasEnded(); }
     Clock::time_point retryDeadline() const
     {
         return saturatingDeadline(lastErrorTime, durationBeforeRetry);
@@ -278,7 +314,8 @@ struct PendingSignal
         Progress,
         Removed,
         CancellationRequested,
-        BackoffReset
+        BackoffReset,
+        StartDrainer // not a signal: ensureDrainer() in the map's thread
     };
     PendingSignal(Type type, const QString &name, const Error &error = Error(),
                   Clock::time_point retryDeadline = {})
@@ -418,11 +455,11 @@ public:
     void onDeadlines();
     void shutdown();
 
-    // Accepted runs wait in `queue`; drainers, pool tasks counted in queue.drainers (at most
-    // the pool's thread count), run them one after another. A steady stream of runs so costs
-    // no QThreadPool::start() each and wakes no pool thread each. See drainQueue().
+    // Accepted runs wait in `queue`; drainers, pool tasks counted in their DrainerGroup (at
+    // most the pool's thread count), run them one after another. A steady stream of runs so
+    // costs no QThreadPool::start() each and wakes no pool thread each. See drainQueue().
     void enqueue(OperationContextPrivate *operation);
-    void drainQueue(QThreadPool *pool);
+    void drainQueue(DrainerGroup &own);
     struct Executed
     {
         Clock::time_point startedAt; // or when it found the run canceled
@@ -430,10 +467,17 @@ public:
     };
     Executed execute(OperationContextPrivate *operation);
     bool finishUnattended(OperationContextPrivate *operation);
-    bool awaitWork();
-    bool stopDraining(QThreadPool *pool);
-    void addDrainer(QThreadPool *pool);
-    void startDrainer(QThreadPool *pool);
+    bool awaitWork(DrainerGroup &own);
+    bool stopDraining(DrainerGroup &own);
+    void addDrainer(DrainerGroup &group);
+    void startDrainer(DrainerGroup &group);
+    void drainerDropped(DrainerGroup &group);
+    void ensureDrainer();
+    // Makes \a pool's group current (creating it), and starts a drainer if runs wait.
+    void useDrainerGroup(QThreadPool *pool);
+    std::atomic<DrainerGroup *> drainerGroup{nullptr}; // nullptr once shut down
+    std::mutex drainerGroupsMutex;
+    std::vector<std::unique_ptr<DrainerGroup>> drainerGroups; // one per pool ever used
     // How long a drainer that ran out of work keeps looking before it stops (one at a time): a
     // few times what waking a pool thread costs, so that a run queued meanwhile needs no
     // wake-up.

@@ -4,7 +4,21 @@
 #include <atomic>
 #include <mutex>
 
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#  include <immintrin.h>
+#endif
+
 namespace goroutinemap {
+
+//! One step of a spin-wait: tells the core (and lets a sibling hyperthread run).
+inline void cpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+    _mm_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 /*
     The map's queue of accepted runs waiting for a drainer (a pool task that runs them one after
@@ -93,14 +107,6 @@ private:
     // drainers' cache line to the producer's core.
     alignas(64) std::atomic<Link *> m_back{&m_stub};
 
-public:
-    // The map's count of drainers and of those waiting for work (GoRoutineMapPrivate): on the
-    // producers' cache line, which a push has just made the pushing thread's own, so that
-    // reading them right after it costs nothing.
-    std::atomic<int> drainers{0};
-    std::atomic<int> idleDrainers{0};
-
-private:
     Link m_stub;
     alignas(64) std::atomic<Link *> m_front{&m_stub};
     std::mutex m_popMutex;
