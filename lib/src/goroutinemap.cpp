@@ -485,11 +485,12 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
         }
     }
 
+    const size_t hash = EntryTable::hashName(name); // the only time this operation hashes its name
+    Shard &shard = shardForHash(hash);
+    shard.entries.prefetch(hash); // a big table's cache miss overlaps the sweep and the lock
     if (finished.load(std::memory_order_relaxed))
         sweepFinished(); // before taking a shard's lock: the sweep takes them one by one
 
-    const size_t hash = EntryTable::hashName(name); // the only time this operation hashes its name
-    Shard &shard = shardForHash(hash);
     std::unique_lock lock(shard.mutex);
     // Read before the run's phase: a run that ends on the fast path bumps it after it is Done.
     const quint64 version = shard.version.load(std::memory_order_acquire);

@@ -4,7 +4,9 @@
 #include <QHashFunctions>
 #include <QString>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <new>
@@ -119,7 +121,29 @@ public:
         return it;
     }
 
-    iterator find(const QString &name) const { return find(name, hashName(name)); }
+    /*!
+        Starts loading the slot where a lookup of \a hash begins into the cache. Needs no lock:
+        it reads a copy of the slot array's address that may be out of date, which is harmless
+        because a prefetch never faults. Call it before taking the lock, so that the cache
+        miss a big table costs overlaps with the wait for the lock.
+    */
+    void prefetch(size_t hash) const noexcept
+    {
+        const std::uintptr_t slots = m_slotsHint.load(std::memory_order_relaxed);
+        if (!slots)
+            return;
+        const size_t pos = quint32(hash) & m_maskHint.load(std::memory_order_relaxed);
+#if defined(__GNUC__)
+        __builtin_prefetch(reinterpret_cast<const void *>(slots + pos * sizeof(Slot)));
+#else
+        Q_UNUSED(pos);
+#endif
+    }
+
+    iterator find(const QString &name) const
+    {
+        return find(name, hashName(name));
+    }
     iterator find(const QString &name, size_t hash) const
     {
         if (m_count == 0)
@@ -278,6 +302,7 @@ private:
         const size_t oldCapacity = old ? m_mask + 1 : 0;
         m_slots.reset(new Slot[capacity]);
         m_mask = capacity - 1;
+        publishSlots();
         for (size_t pos = 0; pos < capacity; ++pos)
             m_slots[pos] = Slot{0, NoIndex};
         for (size_t pos = 0; pos < oldCapacity; ++pos) {
@@ -298,6 +323,7 @@ private:
             node(index).~value_type();
         m_slots.reset();
         m_mask = 0;
+        publishSlots();
         m_count = 0;
         m_chunks.clear();
         m_chunks.shrink_to_fit();
@@ -306,12 +332,22 @@ private:
         m_nodes = 0;
     }
 
+    void publishSlots() noexcept
+    {
+        m_slotsHint.store(reinterpret_cast<std::uintptr_t>(m_slots.get()),
+                          std::memory_order_relaxed);
+        m_maskHint.store(m_mask, std::memory_order_relaxed);
+    }
+
     std::unique_ptr<Slot[]> m_slots;
     size_t m_mask = 0; // capacity - 1; the capacity is a power of two
     size_t m_count = 0;
     std::vector<std::unique_ptr<NodeStorage[]>> m_chunks;
     std::vector<quint32> m_free;
     quint32 m_nodes = 0; // nodes ever allocated in m_chunks
+    // prefetch()'s copies of m_slots and m_mask, which it reads without the lock
+    std::atomic<std::uintptr_t> m_slotsHint{0};
+    std::atomic<size_t> m_maskHint{0};
 };
 
 } // namespace goroutinemap
