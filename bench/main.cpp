@@ -324,25 +324,6 @@ double onThreads(int threads, const std::function<void(int)> &body)
 
 // --- cycle measurements -----------------------------------------------------------------
 
-// Work a submitter does of its own before each task: rounds of a generator the compiler
-// cannot drop (a multiply and an add each, a dependency chain, no memory traffic).
-void busyWork(qsizetype rounds)
-{
-    quint64 x = 1;
-    for (qsizetype i = 0; i < rounds; ++i)
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    keep(x);
-}
-
-// Thread-CPU ns per busyWork() round.
-double busyRoundNs()
-{
-    constexpr qsizetype rounds = 20'000'000;
-    const double t0 = threadCpuNs();
-    busyWork(rounds);
-    return (threadCpuNs() - t0) / double(rounds);
-}
-
 // Context switches of the whole process so far (voluntary ones are futex sleeps, mostly).
 double contextSwitches()
 {
@@ -375,63 +356,17 @@ CycleSample measureCycle(qsizetype n, Submit submit, Wait wait)
     return {t / double(n), c / double(n), switches / double(n)};
 }
 
-// QThreadPool::start of the no-op lambda n times, then waitForDone(). With workRounds, the
-// caller does that much busyWork() before each start.
-CycleSample bareCycle(QThreadPool &pool, qsizetype n, qsizetype workRounds = 0)
+// QThreadPool::start of the no-op lambda n times, then waitForDone().
+CycleSample bareCycle(QThreadPool &pool, qsizetype n)
 {
     return measureCycle(
-            n,
-            [&](qsizetype) {
-                if (workRounds > 0)
-                    busyWork(workRounds);
-                pool.start([] { keep(noop()); });
-            },
-            [&] { pool.waitForDone(); });
+            n, [&](qsizetype) { pool.start([] { keep(noop()); }); }, [&] { pool.waitForDone(); });
 }
 
 // Wall ns per task of bareCycle().
-double bareCycleNs(QThreadPool &pool, qsizetype n, qsizetype workRounds = 0)
+double bareCycleNs(QThreadPool &pool, qsizetype n)
 {
-    return bareCycle(pool, n, workRounds).wallNs;
-}
-
-// Caller-thread CPU ns per QThreadPool::start while the pool's only thread is busy, so that no
-// start wakes a thread: what submitting costs the caller by itself.
-double bareBlockedSubmitNs(QThreadPool &pool, qsizetype n)
-{
-    const int threads = pool.maxThreadCount();
-    pool.setMaxThreadCount(1);
-    QSemaphore started;
-    QSemaphore release;
-    pool.start([&] {
-        started.release();
-        release.acquire();
-    });
-    started.acquire();
-    const double t0 = threadCpuNs();
-    for (qsizetype i = 0; i < n; ++i)
-        pool.start([] { keep(noop()); });
-    const double t = threadCpuNs() - t0;
-    release.release();
-    pool.waitForDone();
-    pool.setMaxThreadCount(threads);
-    return t / double(n);
-}
-
-// The same for run() of n distinct names: the map's caller-side work plus its one start.
-double mapBlockedSubmitNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
-{
-    qsizetype refused = 0;
-    double t = 0;
-    {
-        PoolBlocker blocker(map);
-        const double t0 = threadCpuNs();
-        for (qsizetype i = 0; i < n; ++i)
-            refused += map.run(names[size_t(i)], noop).isError() ? 1 : 0;
-        t = threadCpuNs() - t0;
-    }
-    check(refused == 0, "blocked submit: every run accepted");
-    return t / double(n);
+    return bareCycle(pool, n).wallNs;
 }
 
 // run() of n distinct names, then waitForCompletion().
@@ -449,19 +384,6 @@ CycleSample mapCycle(GoRoutineMap &map, const std::vector<QString> &names, qsize
 double mapCycleNs(GoRoutineMap &map, const std::vector<QString> &names, qsizetype n)
 {
     return mapCycle(map, names, n).wallNs;
-}
-
-// The map's own caller-side work per run(), beyond the one start it makes: the median over
-// reps of mapBlockedSubmitNs() - bareBlockedSubmitNs() on up to 100,000 of the names.
-double ownCallerWorkNs(GoRoutineMap &map, QThreadPool &bare, const std::vector<QString> &names,
-                       int reps)
-{
-    const qsizetype sampleOps = std::min<qsizetype>(qsizetype(names.size()), 100'000);
-    std::vector<double> own;
-    for (int rep = 0; rep < reps; ++rep)
-        own.push_back(mapBlockedSubmitNs(map, names, sampleOps)
-                      - bareBlockedSubmitNs(bare, sampleOps));
-    return std::max(0.0, median(own));
 }
 
 struct CycleRatio
@@ -616,26 +538,13 @@ void figure1(QThreadPool &bare)
            ns(r.bareNs) + " bare QThreadPool::start", times(r.ratio), "<= 1.30x",
            verdictOf(r.ratio <= 1.3));
 
-    // What bounds that ratio: a bare pool gets dearer per task once its caller does work of
-    // its own between tasks, because its threads then run dry and each start wakes one. So
-    // the bare pool is fed again at the map's pace: its caller first busy-works as long as
-    // run() works beyond its own start (measured with the pool's only thread blocked, so
-    // that nothing is woken). All cycles below alternate within each repetition, and each
-    // ratio is the median of the repetitions' own ratios.
-    const double ownNs = ownCallerWorkNs(map, bare, names, reps);
-    const double roundNs = busyRoundNs();
-    const auto rounds = qsizetype(ownNs / roundNs);
-    const std::vector<double> sweepNs{25, 50, 100}; // where the growth starts
-    std::vector<CycleSample> plain, fed, mapped, simple;
+    // Where the time goes, from the same repetitions: the submitting thread's CPU time, the
+    // context switches (pool threads woken), and the "straightforward design" (one
+    // mutex, a QHash of pending names, one pool task per operation) on the same names.
+    std::vector<CycleSample> plain, mapped, simple;
     StraightforwardMap straightforward(bare);
-    std::vector<std::vector<double>> sweep(sweepNs.size());
     for (int rep = 0; rep < reps; ++rep) {
         plain.push_back(bareCycle(bare, cfg.cycleOps));
-        fed.push_back(bareCycle(bare, cfg.cycleOps, rounds));
-        for (size_t k = 0; k < sweepNs.size(); ++k) {
-            const auto work = qsizetype(sweepNs[k] / roundNs);
-            sweep[k].push_back(bareCycleNs(bare, cfg.cycleOps, work) / plain.back().wallNs);
-        }
         mapped.push_back(mapCycle(map, names, cfg.cycleOps));
         simple.push_back(straightforwardCycle(straightforward, names, cfg.cycleOps));
         drainPostedEvents();
@@ -653,17 +562,10 @@ void figure1(QThreadPool &bare)
             x.push_back(a[i].*field / b[i].*field);
         return median(x);
     };
-    addRow("1",
-           "full cycle vs bare fed at the map's pace: its caller first works " + ns(ownNs)
-                   + " per task (run()'s own caller-side work)",
-           ns(med(mapped, &CycleSample::wallNs)),
-           ns(med(fed, &CycleSample::wallNs)) + " bare + caller work",
-           times(ratio(mapped, fed, &CycleSample::wallNs)), "info", Verdict::Info);
     addRow("1", "... caller-thread CPU per task in those cycles",
            ns(med(mapped, &CycleSample::callerCpuNs)),
-           ns(med(fed, &CycleSample::callerCpuNs)) + " fed bare; "
-                   + ns(med(plain, &CycleSample::callerCpuNs)) + " bare alone",
-           times(ratio(mapped, fed, &CycleSample::callerCpuNs)), "info", Verdict::Info);
+           ns(med(plain, &CycleSample::callerCpuNs)) + " bare",
+           times(ratio(mapped, plain, &CycleSample::callerCpuNs)), "info", Verdict::Info);
     addRow("1", "... the straightforward design (one mutex, a QHash, the pool), same names",
            ns(med(simple, &CycleSample::wallNs))
                    + format(" (%.2fx bare)", ratio(simple, plain, &CycleSample::wallNs)),
@@ -672,23 +574,9 @@ void figure1(QThreadPool &bare)
            Verdict::Info);
     addRow("1", "... context switches per 1,000 tasks in those cycles",
            format("%.0f", 1000 * med(mapped, &CycleSample::switches)),
-           format("%.0f fed bare; %.0f bare alone; %.0f straightforward",
-                  1000 * med(fed, &CycleSample::switches),
-                  1000 * med(plain, &CycleSample::switches),
+           format("%.0f bare; %.0f straightforward", 1000 * med(plain, &CycleSample::switches),
                   1000 * med(simple, &CycleSample::switches)),
            "-", "info", Verdict::Info);
-    std::vector<double> beyond;
-    for (size_t i = 0; i < fed.size(); ++i)
-        beyond.push_back((fed[i].wallNs - ownNs) / plain[i].wallNs);
-    addRow("1", "... fed bare cycle's wall time per task beyond its caller's " + ns(ownNs),
-           ns(med(fed, &CycleSample::wallNs) - ownNs),
-           ns(med(plain, &CycleSample::wallNs)) + " bare alone (same repetitions)",
-           times(median(beyond)), "info", Verdict::Info);
-    for (size_t k = 0; k < sweepNs.size(); ++k) {
-        addRow("1", "... bare full cycle when its caller works " + ns(sweepNs[k]) + " per task",
-               "-", "bare alone (same repetitions)", times(median(sweep[k])), "info",
-               Verdict::Info);
-    }
 }
 
 double figure2(double *baselineOut)
