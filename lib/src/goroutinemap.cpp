@@ -354,9 +354,9 @@ void GoRoutineMapPrivate::publishFinished(OperationContextPrivate *first,
 void GoRoutineMapPrivate::sweepFinished()
 {
     OperationContextPrivate *list = finished.exchange(nullptr, std::memory_order_acquire);
+    OperationContextPrivate *surplus = nullptr; // more than the spares keep; deleted unlocked
     while (list) {
         Shard &shard = shardForHash(list->nameHash);
-        std::vector<std::unique_ptr<OperationContextPrivate>> surplus;
         std::lock_guard lock(shard.mutex);
         // Consecutive runs of one shard under one lock.
         while (list && &shardForHash(list->nameHash) == &shard) {
@@ -367,9 +367,17 @@ void GoRoutineMapPrivate::sweepFinished()
             const auto it = shard.entries.find(operation->entryIndex, operation->nameHash);
             if (it != shard.entries.end() && it->second.operation == operation)
                 shard.entries.erase(it);
-            if (auto extra = shard.recycle(operation))
-                surplus.push_back(std::move(extra));
+            if (std::unique_ptr<OperationContextPrivate> extra = shard.recycle(operation)) {
+                extra->queueNext.store(surplus, std::memory_order_relaxed);
+                surplus = extra.release();
+            }
         }
+    }
+    while (surplus) {
+        OperationContextPrivate *next = static_cast<OperationContextPrivate *>(
+                surplus->queueNext.load(std::memory_order_relaxed));
+        delete surplus;
+        surplus = next;
     }
 }
 
