@@ -809,6 +809,41 @@ struct FlatSubject
     LockedHash hash;
 };
 
+// Bytes of slot arrays a map holding n names has: 16 shards, each a power of two of 8-byte
+// slots at most 4/5 full (lib/src/nametable_p.h).
+size_t slotArrayBytes(qsizetype n)
+{
+    const double perShard = std::ceil(double(n) / 16 / 0.8);
+    size_t capacity = 16;
+    while (double(capacity) < perShard)
+        capacity *= 2;
+    return 16 * capacity * 8;
+}
+
+// ns per dependent read of a random cache line in an array of \a bytes: what one cache miss
+// into a table of that size costs on this machine (a pointer chase, so nothing overlaps).
+double randomReadNs(size_t bytes)
+{
+    constexpr size_t Line = 64 / sizeof(size_t);
+    const size_t lines = std::max<size_t>(2, bytes / 64);
+    std::vector<size_t> next(lines * Line);
+    std::vector<size_t> order(lines);
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::mt19937_64 random(42);
+    for (size_t i = lines - 1; i > 0; --i) // Sattolo: one cycle through every line
+        std::swap(order[i], order[std::uniform_int_distribution<size_t>(0, i - 1)(random)]);
+    for (size_t i = 0; i < lines; ++i)
+        next[order[i] * Line] = order[(i + 1) % lines] * Line;
+    const size_t reads = std::max<size_t>(lines * 4, 1'000'000);
+    size_t at = 0;
+    const double t0 = threadCpuNs();
+    for (size_t i = 0; i < reads; ++i)
+        at = next[at];
+    const double t = threadCpuNs() - t0;
+    keep(at);
+    return t / double(reads);
+}
+
 void figure4(QThreadPool &bare)
 {
     progress("[4] flat with size: %lld vs %lld names backing off in the map",
@@ -867,6 +902,24 @@ void figure4(QThreadPool &bare)
            format("%+.0f ns (QHash: %s vs %s, %.2fx)", median(ql) - median(qs),
                   ns(median(ql)).c_str(), ns(median(qs)).c_str(), median(hashRatios)),
            "-", "info", Verdict::Info);
+    // What one cache miss into the big map's slot arrays costs here, against a read from the
+    // small map's: the size's cost to a new name's probe.
+    const size_t largeBytes = slotArrayBytes(cfg.flatLarge);
+    const size_t smallBytes = slotArrayBytes(cfg.flatSmall);
+    std::vector<double> readLarge, readSmall;
+    for (int rep = 0; rep < 3; ++rep) {
+        readLarge.push_back(randomReadNs(largeBytes));
+        readSmall.push_back(randomReadNs(smallBytes));
+    }
+    const auto size = [](size_t bytes) {
+        return bytes >= (1 << 20) ? format("%.0f MiB", double(bytes) / (1 << 20))
+                                  : format("%.0f KiB", double(bytes) / 1024);
+    };
+    addRow("4",
+           "  one dependent random read in " + size(largeBytes) + " (the big map's slot arrays) vs "
+                   + size(smallBytes) + " (the small map's)",
+           ns(median(readLarge)), ns(median(readSmall)),
+           format("%+.0f ns", median(readLarge) - median(readSmall)), "info", Verdict::Info);
 
     const std::vector<QString> hotNames = makeNames("flat/hot/", 1000);
     for (FlatSubject *subject : {&small, &large}) {
