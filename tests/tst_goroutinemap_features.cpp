@@ -121,6 +121,9 @@ private Q_SLOTS:
     void drainerClearedFromSharedPoolIsReplaced();
     void capturedStateIsReleasedOutsideTheMapsLocks_data();
     void capturedStateIsReleasedOutsideTheMapsLocks();
+    void waitFromCapturedDestructorReturnsAtOnce();
+    void cancelFromCapturedDestructorKeepsTheOutcome();
+    void waitWhileTheMapIsDestroyedReturnsAtOnce();
     // Automatic retry
     void autoRetryUntilSuccess();
     void autoRetryUsedUp();
@@ -1177,6 +1180,12 @@ namespace {
 // would deadlock.
 struct CallsMapOnDestruction
 {
+    CallsMapOnDestruction(GoRoutineMap *map, QString name,
+                          std::shared_ptr<std::atomic<bool>> destroyed)
+        : map(map), name(std::move(name)), destroyed(std::move(destroyed))
+    { }
+    CallsMapOnDestruction(const CallsMapOnDestruction &) = delete;
+    CallsMapOnDestruction &operator=(const CallsMapOnDestruction &) = delete;
     GoRoutineMap *map;
     QString name;
     std::shared_ptr<std::atomic<bool>> destroyed;
@@ -1212,8 +1221,7 @@ void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks()
     GoRoutineMap map(backoff);
     map.setBackoffPolicy(fastPolicy(1ms, 1ms));
     auto destroyed = std::make_shared<std::atomic<bool>>(false);
-    auto probe =
-            std::make_shared<CallsMapOnDestruction>(CallsMapOnDestruction{&map, kName, destroyed});
+    auto probe = std::make_shared<CallsMapOnDestruction>(&map, kName, destroyed);
     QSemaphore running;
     const Error result = fails ? Error(QStringLiteral("fails")) : Error();
     QVERIFY(!map.run(
@@ -1231,6 +1239,87 @@ void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks()
     QTRY_VERIFY_WITH_TIMEOUT(*destroyed, kTimeoutMs);
     QTRY_VERIFY_WITH_TIMEOUT(map.waitForCompletion(QDeadlineTimer(0)), kTimeoutMs);
     QVERIFY(!map.isOperationPending(kName + QStringLiteral(" follow-up")));
+}
+
+namespace {
+// Runs \a onDestruction when the operation that captured it lets it go.
+struct OnDestruction
+{
+    explicit OnDestruction(std::function<void()> f) : onDestruction(std::move(f)) { }
+    OnDestruction(const OnDestruction &) = delete;
+    OnDestruction &operator=(const OnDestruction &) = delete;
+    ~OnDestruction() { onDestruction(); }
+    std::function<void()> onDestruction;
+};
+} // namespace
+
+void tst_GoRoutineMapFeatures::waitFromCapturedDestructorReturnsAtOnce()
+{
+    // The captures go while the name is still pending: a wait there would wait for itself.
+    LogCapture log;
+    GoRoutineMap map;
+    std::atomic<int> waited{-1};
+    std::atomic<qint64> elapsedMs{-1};
+    auto probe = std::make_shared<OnDestruction>([&] {
+        QElapsedTimer timer;
+        timer.start();
+        map.waitForCompletion(); // the endless one: it must not block here
+        waited = map.wait(QDeadlineTimer(kTimeoutMs)) ? 1 : 0;
+        elapsedMs = timer.elapsed();
+    });
+    QVERIFY(!map.run(kName, [probe = std::move(probe)] { return Error(); }));
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QTRY_COMPARE_WITH_TIMEOUT(waited.load(), 0, kTimeoutMs);
+    QVERIFY2(elapsedMs < kTimeoutMs / 2, qPrintable(QString::number(elapsedMs)));
+    QVERIFY(log.contains({QStringLiteral("inside one of the map's own operations")}));
+}
+
+void tst_GoRoutineMapFeatures::cancelFromCapturedDestructorKeepsTheOutcome()
+{
+    // The function has returned its failure before its captures go: a cancel() from one of
+    // their destructors must not turn that failure into a cancellation.
+    LogCapture log;
+    GoRoutineMap map(true);
+    map.setBackoffPolicy(longPolicy());
+    QSignalSpy failed(&map, &GoRoutineMap::operationFailed);
+    QSignalSpy canceled(&map, &GoRoutineMap::operationCanceled);
+    auto probe = std::make_shared<OnDestruction>([&map] { map.cancel(kName); });
+    QVERIFY(!map.run(kName, [probe = std::move(probe)] { return Error(QStringLiteral("fails")); }));
+    QVERIFY(failed.wait(kTimeoutMs) || failed.count() == 1);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    flushEvents();
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(canceled.count(), 0);
+    QVERIFY(isExponentialBackoff(map.run(kName, noop())));
+}
+
+void tst_GoRoutineMapFeatures::waitWhileTheMapIsDestroyedReturnsAtOnce()
+{
+    // The destructor drops a queued run whose capture waits on the map, while the running
+    // operation only ends once the destructor cancels it: that wait must not block.
+    LogCapture log;
+    auto map = std::make_unique<GoRoutineMap>();
+    map->setMaxConcurrency(1);
+    QSemaphore running;
+    QVERIFY(!map->run(kName, [&running](OperationContext &ctx) {
+        running.release();
+        waitForCancellation(ctx);
+        return Error();
+    }));
+    QVERIFY(running.tryAcquire(1, kTimeoutMs));
+    std::atomic<int> waited{-1};
+    GoRoutineMap *raw = map.get();
+    auto probe = std::make_shared<OnDestruction>([raw, &waited] {
+        waited = raw->waitForCompletion(QDeadlineTimer(kTimeoutMs)) ? 1 : 0;
+    });
+    QVERIFY(!map->run(QStringLiteral("queued"), [probe = std::move(probe)] { return Error(); }));
+    probe.reset();
+    QElapsedTimer timer;
+    timer.start();
+    map.reset();
+    QCOMPARE(waited.load(), 0);
+    QVERIFY2(timer.elapsed() < kTimeoutMs / 2, qPrintable(QString::number(timer.elapsed())));
+    QVERIFY(log.contains({QStringLiteral("being destroyed")}));
 }
 
 void tst_GoRoutineMapFeatures::autoRetryUntilSuccess()

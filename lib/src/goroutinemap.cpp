@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QMetaMethod>
+#include <QScopeGuard>
 #include <QThread>
 
 #include <exception>
@@ -68,7 +69,13 @@ GoRoutineMapPrivate::Executed GoRoutineMapPrivate::execute(OperationContextPriva
 {
     Error result;
     bool ran = false;
+    bool canceled = false;
     Clock::time_point startedAt;
+    // Until the run is over, captures included: a destructor of something the function
+    // captured that waits on this map must get the same answer as the function would (wait()
+    // returns false at once), not wait for its own run.
+    const GoRoutineMapPrivate *outer = std::exchange(currentOperationMap, this);
+    const auto restore = qScopeGuard([outer] { currentOperationMap = outer; });
     // A queued run that a drainer takes once the map's destruction has begun never starts,
     // even when the destructor has not canceled its name yet.
     if (!operation->cancellationRequested.load(std::memory_order_acquire) && !shuttingDown.load()) {
@@ -78,7 +85,6 @@ GoRoutineMapPrivate::Executed GoRoutineMapPrivate::execute(OperationContextPriva
         if (wantsSignals())
             post({PendingSignal::Started, operation->name, {}, {}});
 
-        const GoRoutineMapPrivate *outer = std::exchange(currentOperationMap, this);
         OperationContext context(operation);
         try {
             result = operation->withContext ? operation->contextFunc(context) : operation->func();
@@ -89,8 +95,10 @@ GoRoutineMapPrivate::Executed GoRoutineMapPrivate::execute(OperationContextPriva
             result = Error(GoRoutineMap::tr(
                     "the operation threw an exception that is not a std::exception"));
         }
-        currentOperationMap = outer;
         ran = true;
+        // The outcome is settled here: a cancel() from a captured object's destructor below
+        // comes after the function returned and does not turn its outcome into Canceled.
+        canceled = operation->cancellationRequested.load(std::memory_order_acquire);
     }
     // Release what the function captured now, in this thread, unless a retry needs it.
     if (!(operation->retriesLeft > 0 && result.isError())) {
@@ -101,7 +109,7 @@ GoRoutineMapPrivate::Executed GoRoutineMapPrivate::execute(OperationContextPriva
     }
     if (ran && !result.isError() && finishUnattended(operation))
         return {startedAt, true};
-    complete(operation, result, ran);
+    complete(operation, result, ran, canceled);
     return {ran ? startedAt : Clock::now(), false};
 }
 
@@ -580,10 +588,10 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
 }
 
 void GoRoutineMapPrivate::complete(OperationContextPrivate *operation, const Error &result,
-                                   bool ran)
+                                   bool ran, bool canceledWhileRunning)
 {
     OperationContextPrivate &ctx = *operation;
-    const bool canceled = !ran || ctx.cancellationRequested.load(std::memory_order_acquire);
+    const bool canceled = canceledWhileRunning || !ran;
     const bool failed = !canceled && result.isError();
     const bool backoff = failed && backoffOn.load();
     BackoffPolicy currentPolicy;
@@ -1320,24 +1328,38 @@ bool GoRoutineMap::isOperationPending(const QString &operationName) const
     return true;
 }
 
+// A wait made while the map is being destroyed (from a captured object's destructor, or a
+// slot the destructor's signals reach) returns false at once: the destructor itself waits for
+// what runs, and an operation that runs until it is canceled would otherwise never end.
+bool GoRoutineMapPrivate::callerWait(bool (GoRoutineMapPrivate::*done)() const,
+                                     QDeadlineTimer deadline)
+{
+    if (shuttingDown.load()) {
+        qCWarning(lcGoRoutineMap) << "wait() or waitForCompletion() called while the map is "
+                                     "being destroyed; returning at once";
+        return false;
+    }
+    return waitUntil(done, deadline);
+}
+
 void GoRoutineMap::wait()
 {
-    d->waitUntil(&GoRoutineMapPrivate::isEmpty, QDeadlineTimer(QDeadlineTimer::Forever));
+    d->callerWait(&GoRoutineMapPrivate::isEmpty, QDeadlineTimer(QDeadlineTimer::Forever));
 }
 
 bool GoRoutineMap::wait(QDeadlineTimer deadline)
 {
-    return d->waitUntil(&GoRoutineMapPrivate::isEmpty, deadline);
+    return d->callerWait(&GoRoutineMapPrivate::isEmpty, deadline);
 }
 
 void GoRoutineMap::waitForCompletion()
 {
-    d->waitUntil(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
+    d->callerWait(&GoRoutineMapPrivate::isIdle, QDeadlineTimer(QDeadlineTimer::Forever));
 }
 
 bool GoRoutineMap::waitForCompletion(QDeadlineTimer deadline)
 {
-    return d->waitUntil(&GoRoutineMapPrivate::isIdle, deadline);
+    return d->callerWait(&GoRoutineMapPrivate::isIdle, deadline);
 }
 
 bool GoRoutineMap::cancel(const QString &operationName)

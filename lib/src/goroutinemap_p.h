@@ -427,7 +427,9 @@ public:
                 GoRoutineMap::ContextOperationFunc &&contextFunc, int retries,
                 QFuture<Error> *future);
     // Ends a run and disposes of its operation.
-    void complete(OperationContextPrivate *operation, const Error &result, bool ran);
+    // \a canceledWhileRunning: cancellation was requested before the function returned.
+    void complete(OperationContextPrivate *operation, const Error &result, bool ran,
+                  bool canceledWhileRunning);
     // Frees a pending name (or keeps its history after a cancellation); shard locked.
     void finishLocked(Shard &shard, EntryTable::iterator it, const Error &outcome,
                       std::unique_ptr<QPromise<Error>> &promise);
@@ -438,6 +440,7 @@ public:
     void updateProgress(OperationContextPrivate *ctx, int progress, const QString *status);
 
     bool waitUntil(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline);
+    bool callerWait(bool (GoRoutineMapPrivate::*done)() const, QDeadlineTimer deadline);
     // How long an endless wait may block the map's own thread before it warns.
     static constexpr std::chrono::seconds BlockedThreadWarningAfter{5};
     void warnBlockedMapThread() const;

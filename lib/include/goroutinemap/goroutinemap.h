@@ -100,7 +100,15 @@ public:
         pending (AlreadyExists) or backing off (ExponentialBackoff); a null function is an
         InvalidArgument error. Any string is a valid name, the empty one included; names
         are compared exactly. Returns no error when the operation was accepted; a refused
-        run emits nothing. An exception thrown by the function, of any type, is a failure.
+        run emits nothing; a run() while the map is being destroyed is refused as Canceled.
+        An exception thrown by the function, of any type, is a failure.
+
+        What the function captured is destroyed in the pool thread right after it returns,
+        while its name is still pending (a capture kept for an automatic retry lives until
+        the last retry; a queued run that is canceled loses its captures in the thread that
+        canceled it). A destructor there may call the map, as the function itself may: a
+        wait() returns false at once, and a cancel() no longer changes the outcome, which was
+        settled when the function returned.
         \threadsafe
     */
     Error run(const QString &operationName, OperationFunc operationFunc);
@@ -130,8 +138,9 @@ public:
         the map until it later succeeds (Kubernetes' semantics), or until
         BackoffPolicy::resetAfter() lets it go: wait() then blocks until that happens.
         Returns at once on an empty map; every waiting thread wakes.
-        \threadsafe Called from inside one of this map's operations it returns at once
-        with a warning instead of deadlocking. Called in the map's own thread it blocks that
+        \threadsafe Called from inside one of this map's operations (or a destructor of
+        what one captured), or while the map is being destroyed, it returns at once with a
+        warning instead of deadlocking. Called in the map's own thread it blocks that
         thread's event loop: an operation that needs it (a blocking queued call, a signal it
         waits for) then never finishes. Such a wait cannot be broken, but it is not silent:
         after 5 s it logs a warning naming the pending operations. Prefer
@@ -195,8 +204,8 @@ public:
     //! The most operations run at once. \threadsafe
     int maxConcurrency() const;
     /*!
-        Sets the size of the map's own pool (at least 1). Has no effect on a pool set with
-        setThreadPool(), whose owner sizes it. Call from the map's thread.
+        Sets the size of the map's own pool; values below 1 mean 1. Has no effect on a pool
+        set with setThreadPool(), whose owner sizes it. Call from the map's thread.
     */
     void setMaxConcurrency(int maxConcurrency);
 
