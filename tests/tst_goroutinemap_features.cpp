@@ -1175,27 +1175,16 @@ void tst_GoRoutineMapFeatures::drainerClearedFromSharedPoolIsReplaced()
 }
 
 namespace {
-// Calls into the map from its destructor, as an application's captured object may (a guard
-// that reports, a handle that starts follow-up work). Under one of the map's locks that call
-// would deadlock.
-struct CallsMapOnDestruction
+// Runs \a onDestruction when the operation that captured it lets it go: an application's
+// captured object may call the map from its destructor (a guard that reports, a handle that
+// starts follow-up work).
+struct OnDestruction
 {
-    CallsMapOnDestruction(GoRoutineMap *map, QString name,
-                          std::shared_ptr<std::atomic<bool>> destroyed)
-        : map(map), name(std::move(name)), destroyed(std::move(destroyed))
-    { }
-    CallsMapOnDestruction(const CallsMapOnDestruction &) = delete;
-    CallsMapOnDestruction &operator=(const CallsMapOnDestruction &) = delete;
-    GoRoutineMap *map;
-    QString name;
-    std::shared_ptr<std::atomic<bool>> destroyed;
-    ~CallsMapOnDestruction()
-    {
-        map->isOperationPending(name);
-        map->operationInfo(name);
-        map->run(name + QStringLiteral(" follow-up"), noop());
-        *destroyed = true;
-    }
+    explicit OnDestruction(std::function<void()> f) : onDestruction(std::move(f)) { }
+    OnDestruction(const OnDestruction &) = delete;
+    OnDestruction &operator=(const OnDestruction &) = delete;
+    ~OnDestruction() { onDestruction(); }
+    std::function<void()> onDestruction;
 };
 } // namespace
 
@@ -1221,7 +1210,13 @@ void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks()
     GoRoutineMap map(backoff);
     map.setBackoffPolicy(fastPolicy(1ms, 1ms));
     auto destroyed = std::make_shared<std::atomic<bool>>(false);
-    auto probe = std::make_shared<CallsMapOnDestruction>(&map, kName, destroyed);
+    // Under one of the map's locks these calls would deadlock.
+    auto probe = std::make_shared<OnDestruction>([&map, destroyed] {
+        map.isOperationPending(kName);
+        map.operationInfo(kName);
+        map.run(kName + QStringLiteral(" follow-up"), noop());
+        *destroyed = true;
+    });
     QSemaphore running;
     const Error result = fails ? Error(QStringLiteral("fails")) : Error();
     QVERIFY(!map.run(
@@ -1240,18 +1235,6 @@ void tst_GoRoutineMapFeatures::capturedStateIsReleasedOutsideTheMapsLocks()
     QTRY_VERIFY_WITH_TIMEOUT(map.waitForCompletion(QDeadlineTimer(0)), kTimeoutMs);
     QVERIFY(!map.isOperationPending(kName + QStringLiteral(" follow-up")));
 }
-
-namespace {
-// Runs \a onDestruction when the operation that captured it lets it go.
-struct OnDestruction
-{
-    explicit OnDestruction(std::function<void()> f) : onDestruction(std::move(f)) { }
-    OnDestruction(const OnDestruction &) = delete;
-    OnDestruction &operator=(const OnDestruction &) = delete;
-    ~OnDestruction() { onDestruction(); }
-    std::function<void()> onDestruction;
-};
-} // namespace
 
 void tst_GoRoutineMapFeatures::waitFromCapturedDestructorReturnsAtOnce()
 {

@@ -173,14 +173,8 @@ void GoRoutineMapPrivate::enqueue(OperationContextPrivate *operation)
 
 void GoRoutineMapPrivate::addDrainer(DrainerGroup &group)
 {
-    const int limit = std::max(1, group.pool->maxThreadCount());
-    int running = group.drainers.load(std::memory_order_seq_cst);
-    while (running < limit) {
-        if (group.drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) {
-            startDrainer(group);
-            return;
-        }
-    }
+    if (group.reserve())
+        startDrainer(group);
 }
 
 void GoRoutineMapPrivate::startDrainer(DrainerGroup &group)
@@ -431,18 +425,12 @@ bool GoRoutineMapPrivate::stopDraining(DrainerGroup &own)
     DrainerGroup *current = drainerGroup.load(std::memory_order_acquire);
     if (!current)
         return true; // shut down, nothing pending: only abandoned runs; the destructor frees them
-    int running = current->drainers.load(std::memory_order_seq_cst);
-    const int limit = std::max(1, current->pool->maxThreadCount());
-    while (running < limit) {
-        if (current->drainers.compare_exchange_weak(running, running + 1,
-                                                    std::memory_order_seq_cst)) {
-            if (current == &own)
-                return false;
-            startDrainer(*current);
-            return true;
-        }
-    }
-    return true; // enough drainers serve it
+    if (!current->reserve())
+        return true; // enough drainers serve it
+    if (current == &own)
+        return false; // this drainer keeps its place
+    startDrainer(*current);
+    return true;
 }
 
 GoRoutineMapPrivate::GoRoutineMapPrivate(GoRoutineMap *q, bool backoffOn)

@@ -17,6 +17,7 @@
 #include <QThreadPool>
 #include <QTimer>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -145,6 +146,17 @@ private:
 struct alignas(64) DrainerGroup
 {
     explicit DrainerGroup(QThreadPool *pool) : pool(pool) { }
+    //! Counts one more drainer, unless every thread of the pool has one already.
+    bool reserve() noexcept
+    {
+        const int limit = std::max(1, pool->maxThreadCount());
+        int running = drainers.load(std::memory_order_seq_cst);
+        while (running < limit) {
+            if (drainers.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst))
+                return true;
+        }
+        return false;
+    }
     QThreadPool *const pool;
     std::atomic<int> drainers{0}; // started and not stopped, at most pool->maxThreadCount()
     std::atomic<int> idleDrainers{0}; // looking for work (awaitWork()): at most one
