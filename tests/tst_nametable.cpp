@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+// White-box tests of the map's per-shard name table (lib/src/nametable_p.h): the young and old
+// slot arrays, promotion, the old array's filter, stable node indices and iteration.
+
+#include "nametable_p.h"
+
+#include <QTest>
+
+#include <random>
+#include <set>
+#include <unordered_map>
+
+using namespace goroutinemap;
+
+namespace {
+
+using Table = NameTable<int>;
+
+QString nameOf(int i)
+{
+    return QStringLiteral("pvc-%1").arg(i);
+}
+
+// More names than the young array holds, so that some are promoted to the old one.
+constexpr int BeyondYoung = int(Table::YoungCapacity) * 3;
+
+// Every element of \a table, by name, as an iteration visits them; fails on a repeat.
+std::unordered_map<QString, int> contents(const Table &table)
+{
+    std::unordered_map<QString, int> seen;
+    for (auto it = table.begin(); it != table.end(); ++it) {
+        const bool added = seen.emplace(it->first, it->second).second;
+        if (!added)
+            qWarning("visited twice: %s", qPrintable(it->first));
+    }
+    return seen;
+}
+
+} // namespace
+
+class tst_NameTable : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void agreesWithAReferenceMap_data();
+    void agreesWithAReferenceMap();
+    void promotionKeepsNodeIndices();
+    void iterationErasingVisitsEachElementOnce_data();
+    void iterationErasingVisitsEachElementOnce();
+    void erasingMostOldNamesKeepsTheRestFindable();
+    void emptyingTheTableReleasesItsStorage();
+};
+
+void tst_NameTable::agreesWithAReferenceMap_data()
+{
+    QTest::addColumn<int>("names");
+    QTest::addColumn<int>("steps");
+    QTest::addColumn<int>("seed");
+    QTest::newRow("young only") << 200 << 20'000 << 1;
+    QTest::newRow("young and old") << BeyondYoung << 100'000 << 2;
+    QTest::newRow("many old, churning") << BeyondYoung * 4 << 200'000 << 3;
+}
+
+// Random inserts, erases and lookups, each checked against std::unordered_map.
+void tst_NameTable::agreesWithAReferenceMap()
+{
+    QFETCH(int, names);
+    QFETCH(int, steps);
+    QFETCH(int, seed);
+    Table table;
+    std::unordered_map<QString, int> reference;
+    std::unordered_map<QString, quint32> indices;
+    std::mt19937 random{quint32(seed)};
+    std::uniform_int_distribution<int> pick(0, names - 1);
+    std::uniform_int_distribution<int> action(0, 9);
+    bool sawOld = false;
+    for (int step = 0; step < steps; ++step) {
+        const QString name = nameOf(pick(random));
+        const size_t hash = Table::hashName(name);
+        const int what = action(random);
+        if (what < 5) { // insert (or find the existing element)
+            auto [it, inserted] = table.try_emplace(name, hash);
+            QCOMPARE(inserted, reference.count(name) == 0);
+            QCOMPARE(it->first, name);
+            if (inserted) {
+                it->second = step;
+                reference.emplace(name, step);
+                indices[name] = it.index();
+            } else {
+                QCOMPARE(it->second, reference.at(name));
+                QCOMPARE(it.index(), indices.at(name)); // a node never moves
+            }
+        } else if (what < 8) { // erase
+            const auto it = table.find(name, hash);
+            QCOMPARE(it != table.end(), reference.count(name) == 1);
+            if (it != table.end()) {
+                table.erase(it);
+                reference.erase(name);
+            }
+        } else { // look up by node index
+            const auto known = indices.find(name);
+            if (known != indices.end()) {
+                const auto it = table.find(known->second, hash);
+                QCOMPARE(it != table.end(), reference.count(name) == 1);
+                if (it != table.end())
+                    QCOMPARE(it->first, name);
+            }
+        }
+        QCOMPARE(table.size(), reference.size());
+        sawOld = sawOld || table.oldSize() > 0;
+    }
+    QCOMPARE(sawOld, names > int(Table::YoungCapacity));
+    QCOMPARE(contents(table), reference);
+}
+
+void tst_NameTable::promotionKeepsNodeIndices()
+{
+    Table table;
+    std::vector<quint32> indices;
+    for (int i = 0; i < BeyondYoung; ++i) {
+        auto [it, inserted] = table.try_emplace(nameOf(i));
+        QVERIFY(inserted);
+        it->second = i;
+        indices.push_back(it.index());
+    }
+    QVERIFY(table.oldSize() > 0);
+    QVERIFY(table.oldSize() < table.size()); // the latest names are still young
+    for (int i = 0; i < BeyondYoung; ++i) {
+        const QString name = nameOf(i);
+        const auto it = table.find(indices[size_t(i)], Table::hashName(name));
+        QVERIFY(it != table.end());
+        QCOMPARE(it->first, name);
+        QCOMPARE(it->second, i);
+        QCOMPARE(table.nodeAt(indices[size_t(i)])->first, name);
+        QCOMPARE(table.find(name)->second, i);
+    }
+}
+
+void tst_NameTable::iterationErasingVisitsEachElementOnce_data()
+{
+    QTest::addColumn<int>("names");
+    QTest::addColumn<int>("keepEvery"); // 1 keeps all, 0 erases all
+    QTest::newRow("young, erase half") << 300 << 2;
+    QTest::newRow("young and old, erase half") << BeyondYoung << 2;
+    QTest::newRow("young and old, keep a third") << BeyondYoung << 3;
+    QTest::newRow("young and old, erase all") << BeyondYoung << 0;
+    QTest::newRow("young and old, keep all") << BeyondYoung << 1;
+}
+
+void tst_NameTable::iterationErasingVisitsEachElementOnce()
+{
+    QFETCH(int, names);
+    QFETCH(int, keepEvery);
+    Table table;
+    for (int i = 0; i < names; ++i)
+        table.try_emplace(nameOf(i)).first->second = i;
+    std::set<int> visited;
+    std::set<int> kept;
+    for (auto it = table.begin(); it != table.end();) {
+        const int value = it->second;
+        QVERIFY2(visited.insert(value).second, "an element was visited twice");
+        if (keepEvery != 0 && value % keepEvery == 0) {
+            kept.insert(value);
+            ++it;
+        } else {
+            it = table.erase(it);
+        }
+    }
+    QCOMPARE(int(visited.size()), names);
+    QCOMPARE(table.size(), kept.size());
+    for (int i = 0; i < names; ++i)
+        QCOMPARE(table.find(nameOf(i)) != table.end(), kept.count(i) == 1);
+}
+
+// Erasures from the old array leave stale bits in its filter until it is rebuilt; neither
+// may hide a name that is still there.
+void tst_NameTable::erasingMostOldNamesKeepsTheRestFindable()
+{
+    Table table;
+    const int names = BeyondYoung * 8;
+    for (int i = 0; i < names; ++i)
+        table.try_emplace(nameOf(i)).first->second = i;
+    QVERIFY(table.oldSize() > size_t(names) / 2);
+    for (int i = 0; i < names; ++i) {
+        if (i % 10 == 0)
+            continue;
+        const auto it = table.find(nameOf(i));
+        QVERIFY(it != table.end());
+        table.erase(it);
+    }
+    QCOMPARE(table.size(), size_t((names + 9) / 10));
+    for (int i = 0; i < names; ++i) {
+        const auto it = table.find(nameOf(i));
+        QCOMPARE(it != table.end(), i % 10 == 0);
+        if (it != table.end())
+            QCOMPARE(it->second, i);
+    }
+    // New names still go to the young array and are found there.
+    for (int i = names; i < names + 100; ++i)
+        QVERIFY(table.try_emplace(nameOf(i)).second);
+    QCOMPARE(table.size(), size_t((names + 9) / 10 + 100));
+}
+
+void tst_NameTable::emptyingTheTableReleasesItsStorage()
+{
+    Table table;
+    for (int i = 0; i < BeyondYoung; ++i)
+        table.try_emplace(nameOf(i));
+    QCOMPARE(table.nodeCount(), quint32(BeyondYoung));
+    for (int i = 0; i < BeyondYoung; ++i) {
+        const auto it = table.find(nameOf(i));
+        QVERIFY(it != table.end());
+        table.erase(it);
+    }
+    QVERIFY(table.empty());
+    QCOMPARE(table.nodeCount(), quint32(0));
+    QCOMPARE(table.oldSize(), size_t(0));
+    QVERIFY(table.begin() == table.end());
+    QVERIFY(table.try_emplace(nameOf(1)).second); // and works again
+    QCOMPARE(table.size(), size_t(1));
+}
+
+QTEST_APPLESS_MAIN(tst_NameTable)
+#include "tst_nametable.moc"
