@@ -49,7 +49,9 @@ private Q_SLOTS:
     void iterationErasingVisitsEachElementOnce_data();
     void iterationErasingVisitsEachElementOnce();
     void erasingMostOldNamesKeepsTheRestFindable();
+    void emptyingTheTableReleasesItsStorage_data();
     void emptyingTheTableReleasesItsStorage();
+    void oldArrayEmptiedUnderAnIteration();
 };
 
 void tst_NameTable::agreesWithAReferenceMap_data()
@@ -202,16 +204,46 @@ void tst_NameTable::erasingMostOldNamesKeepsTheRestFindable()
     QCOMPARE(table.size(), size_t((names + 9) / 10 + 100));
 }
 
+void tst_NameTable::emptyingTheTableReleasesItsStorage_data()
+{
+    QTest::addColumn<QString>("order");
+    QTest::newRow("old names first") << QStringLiteral("old first");
+    QTest::newRow("young names first") << QStringLiteral("young first");
+    QTest::newRow("as an iteration visits them") << QStringLiteral("iteration");
+}
+
+// Whichever array empties first, a table that held many names hands its storage back when
+// the last one goes.
 void tst_NameTable::emptyingTheTableReleasesItsStorage()
 {
+    QFETCH(QString, order);
     Table table;
-    for (int i = 0; i < BeyondYoung; ++i)
+    // A few names past a promotion: the young array is small again when the table empties.
+    const int names = int(Table::YoungCapacity) * 4 / 5 * 8 + 10;
+    for (int i = 0; i < names; ++i)
         table.try_emplace(nameOf(i));
-    QCOMPARE(table.nodeCount(), quint32(BeyondYoung));
-    for (int i = 0; i < BeyondYoung; ++i) {
-        const auto it = table.find(nameOf(i));
-        QVERIFY(it != table.end());
-        table.erase(it);
+    const int young = int(table.size() - table.oldSize());
+    QVERIFY(young > 0 && young < 100);
+    QCOMPARE(table.nodeCount(), quint32(names));
+    const auto eraseRange = [&table](int from, int to) {
+        for (int i = from; i < to; ++i) {
+            const auto it = table.find(nameOf(i));
+            QVERIFY(it != table.end());
+            table.erase(it);
+        }
+    };
+    if (order == QLatin1String("old first")) {
+        eraseRange(0, names - young); // promoted before the last ones came
+        QCOMPARE(table.oldSize(), size_t(0));
+        QCOMPARE(table.size(), size_t(young));
+        eraseRange(names - young, names);
+    } else if (order == QLatin1String("young first")) {
+        eraseRange(names - young, names);
+        QCOMPARE(table.size(), table.oldSize());
+        eraseRange(0, names - young);
+    } else {
+        for (auto it = table.begin(); it != table.end();)
+            it = table.erase(it);
     }
     QVERIFY(table.empty());
     QCOMPARE(table.nodeCount(), quint32(0));
@@ -219,6 +251,31 @@ void tst_NameTable::emptyingTheTableReleasesItsStorage()
     QVERIFY(table.begin() == table.end());
     QVERIFY(table.try_emplace(nameOf(1)).second); // and works again
     QCOMPARE(table.size(), size_t(1));
+}
+
+// Erasing every old name while iterating, with young names left: the old array is released
+// under the iteration, which must still end, having visited each name once.
+void tst_NameTable::oldArrayEmptiedUnderAnIteration()
+{
+    Table table;
+    const int names = int(Table::YoungCapacity) * 4 / 5 * 2 + 50;
+    for (int i = 0; i < names; ++i)
+        table.try_emplace(nameOf(i)).first->second = i;
+    const int young = int(table.size() - table.oldSize());
+    QVERIFY(young > 0 && table.oldSize() > 0);
+    std::set<int> visited;
+    for (auto it = table.begin(); it != table.end();) {
+        QVERIFY(visited.insert(it->second).second);
+        if (it->second < names - young)
+            it = table.erase(it); // an old name
+        else
+            ++it;
+    }
+    QCOMPARE(int(visited.size()), names);
+    QCOMPARE(table.oldSize(), size_t(0));
+    QCOMPARE(table.size(), size_t(young));
+    for (int i = names - young; i < names; ++i)
+        QVERIFY(table.find(nameOf(i)) != table.end());
 }
 
 QTEST_APPLESS_MAIN(tst_NameTable)

@@ -5,7 +5,6 @@
 #include <QString>
 
 #include <algorithm>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,10 +32,11 @@ namespace goroutinemap {
       touch a few KiB that stay in the cache. A million names backing off in the old array
       cost a new name one read of the old array's filter instead of a cache miss into 16 MiB
       of slots: a Bloom filter that sets three bits of one 64-bit word per name
-      (FilterBitsPerSlot bits per old slot: 1 MiB for a million names) and answers "not
-      there" for all but a few per cent of the names that are not. Erasing from the old array
-      leaves the name's bits set; after capacity / RebuildShare erasures the filter is rebuilt
-      from the slots' tags, so rebuilds cost O(1) per erasure.
+      (FilterBitsPerSlot bits per old slot: 1 MiB for a million names) and wrongly answers
+      "maybe there" for 3 % of the names that are not at half load, 9 % at the highest
+      (each then probes the old slots). Erasing from the old array leaves the name's bits
+      set; after capacity / RebuildShare erasures the filter is rebuilt from the slots' tags,
+      which costs amortised O(1) (RebuildShare slot reads) per erasure.
     - Nodes live in chunks that double in size (256, 512, ... nodes: few allocations, little
       waste at chunk edges; untouched pages of the last chunk cost nothing) and never move,
       whichever array their slot is in: a node index is a stable handle (a running operation
@@ -212,6 +212,8 @@ public:
     {
         return try_emplace(name, hashName(name));
     }
+    //! Inserting may move other elements' slots (never their nodes): other iterators are then
+    //! only good for dereferencing.
     std::pair<iterator, bool> try_emplace(const QString &name, size_t hash)
     {
         const iterator found = find(name, hash);
@@ -233,7 +235,10 @@ public:
         return {iterator(this, Young, pos, 0), true};
     }
 
-    //! Removes the element at \a it; returns the element an iteration visits next.
+    /*!
+        Removes the element at \a it. Returns the element an iteration from begin() visits
+        next, or end() for an iterator that find() or try_emplace() returned.
+    */
     iterator erase(iterator it)
     {
         const Generation generation = it.m_generation;
@@ -241,12 +246,15 @@ public:
         const size_t pos = it.m_pos;
         const size_t left = it.m_left;
         const quint32 index = a.cells[pos].index;
+        // Not end(), and not an iterator that a later insertion moved (see try_emplace()).
+        Q_ASSERT(it.m_node && index != NoIndex && &node(index) == it.m_node);
         value_type *storage = &node(index);
         storage->~value_type();
         ::new (static_cast<void *>(storage)) value_type(); // erased nodes stay readable
         m_free.push_back(index);
         --a.count;
-        if (empty() && (m_old.cells || m_young.capacity() > KeepCapacity)) {
+        if (empty()
+            && (m_old.cells || m_young.capacity() > KeepCapacity || m_nodes > KeepCapacity)) {
             release();
             return end();
         }
@@ -314,7 +322,7 @@ private:
     }
 
     // An empty slot of \a a, where an iteration starts; there is always one, because the load
-    // stays below MaxLoad.
+    // stays at most MaxLoadNum / MaxLoadDen.
     static size_t emptySlot(const SlotArray &a) noexcept
     {
         size_t pos = 0;
@@ -390,7 +398,7 @@ private:
     // Sizes the filter for the old array's capacity and sets the bits of its tags.
     void rebuildFilter()
     {
-        const size_t words = std::max<size_t>(1, m_old.capacity() * FilterBitsPerSlot / 64);
+        const size_t words = m_old.capacity() * FilterBitsPerSlot / 64; // capacity >= 16
         if (words != m_filterMask + 1 || !m_filter) {
             m_filter.reset(new quint64[words]);
             m_filterMask = words - 1;
