@@ -13,8 +13,10 @@
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QString>
+#include <QThreadPool>
 #include <QTimer>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -61,6 +63,21 @@ private:
     std::condition_variable m_cond;
     int m_count = 0;
 };
+
+// Starts \a task on \a pool in a way TSan can follow. QThreadPool hands a task to its thread
+// under a mutex inside uninstrumented Qt, so TSan would report the thread's first read of
+// what the task captured as a race with the test thread that wrote it. The release here and
+// the acquire where the task starts order the two.
+inline void startOnPool(QThreadPool &pool, std::function<void()> task)
+{
+    static std::atomic<unsigned> handOff{0};
+    std::function<void()> run = [task = std::move(task)] {
+        handOff.load(std::memory_order_acquire);
+        task();
+    };
+    handOff.fetch_add(1, std::memory_order_release);
+    pool.start(std::move(run));
+}
 
 // Holds operations inside their function until the test opens it. Shared with the operations;
 // destroying the Gate opens it for good, so a failing test (which returns early) never leaves

@@ -1054,7 +1054,7 @@ void tst_GoRoutineMapFeatures::sharedThreadPool()
     }
     // The map did not take the pool with it.
     std::atomic<bool> ran{false};
-    shared.start([&ran] { ran = true; });
+    reliability::startOnPool(shared, [&ran] { ran = true; });
     QVERIFY(shared.waitForDone(kTimeoutMs));
     QVERIFY(ran);
 }
@@ -1155,7 +1155,7 @@ void tst_GoRoutineMapFeatures::drainerClearedFromSharedPoolIsReplaced()
     for (const bool eventLoop : {true, false}) {
         const QString name = eventLoop ? QStringLiteral("with event loop") : kName;
         reliability::Gate appTask;
-        shared.start(appTask.blocker());
+        reliability::startOnPool(shared, appTask.blocker());
         QVERIFY(appTask.waitEntered(1, kTimeoutMs));
         std::atomic<bool> ran{false};
         QVERIFY(!map.run(name, [&ran] {

@@ -461,7 +461,7 @@ void tst_Lifetime::destroyWithSharedPool()
     }
     // The pool still works for others.
     std::atomic<bool> ran{false};
-    shared.start([&ran] { ran = true; });
+    reliability::startOnPool(shared, [&ran] { ran = true; });
     QVERIFY(shared.waitForDone(kTimeoutMs));
     QVERIFY(ran.load());
 }
