@@ -199,13 +199,29 @@ public:
     }
     iterator find(const QString &name, size_t hash) const
     {
-        return findWhere(quint32(hash),
-                         [&](const Slot &slot) { return node(slot.index).first == name; });
+        const iterator young = findYoung(name, hash);
+        return young != end() ? young : findOld(name, hash);
     }
     //! The element with node index \a index, whose name hashed to \a hash; end() if none.
     iterator find(quint32 index, size_t hash) const
     {
-        return findWhere(quint32(hash), [index](const Slot &slot) { return slot.index == index; });
+        const auto sameIndex = [index](const Slot &slot) { return slot.index == index; };
+        const iterator young = findIn(Young, quint32(hash), sameIndex);
+        return young != end() ? young : findIn(Old, quint32(hash), sameIndex);
+    }
+
+    /*!
+        find() in two steps, for a caller with work to do in between: findYoung() reads only
+        the young array, which the cache holds; findOld() reads the old array's filter, whose
+        line prefetch() started loading, so work done between the two overlaps that load.
+    */
+    iterator findYoung(const QString &name, size_t hash) const
+    {
+        return findIn(Young, quint32(hash), sameName(name));
+    }
+    iterator findOld(const QString &name, size_t hash) const
+    {
+        return findIn(Old, quint32(hash), sameName(name));
     }
 
     std::pair<iterator, bool> try_emplace(const QString &name)
@@ -219,6 +235,11 @@ public:
         const iterator found = find(name, hash);
         if (found != end())
             return {found, false};
+        return {emplaceAbsent(name, hash), true};
+    }
+    //! try_emplace() of a name that find() did not find, without looking again.
+    iterator emplaceAbsent(const QString &name, size_t hash)
+    {
         if (!fitsOneMore(m_young)) {
             if (m_young.capacity() < YoungCapacity)
                 rehash(m_young, m_young.cells ? m_young.capacity() * 2 : InitialCapacity);
@@ -232,7 +253,7 @@ public:
                 std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple());
         const size_t pos = place(m_young, Slot{quint32(hash), index});
         ++m_young.count;
-        return {iterator(this, Young, pos, 0), true};
+        return iterator(this, Young, pos);
     }
 
     /*!
@@ -283,8 +304,9 @@ public:
             return end();
         if (a.cells[pos].index != NoIndex) // the shift pulled the next element here
             return iterator(this, generation, pos, left, true);
-        it.advance(generation, pos, left);
-        return it;
+        iterator next(this, true);
+        next.advance(generation, pos, left);
+        return next;
     }
 
     void clear()
@@ -341,21 +363,22 @@ private:
         return pos;
     }
 
-    template <typename Match>
-    iterator findWhere(quint32 tag, Match match) const
+    auto sameName(const QString &name) const
     {
-        auto *self = const_cast<NameTable *>(this);
-        if (m_young.count > 0) {
-            const size_t pos = probe(m_young, tag, match);
-            if (pos != NotFound)
-                return iterator(self, Young, pos);
-        }
-        if (m_old.count > 0 && filterMayHold(tag)) {
-            const size_t pos = probe(m_old, tag, match);
-            if (pos != NotFound)
-                return iterator(self, Old, pos);
-        }
-        return end();
+        return [this, &name](const Slot &slot) { return node(slot.index).first == name; };
+    }
+
+    // The element of \a generation's array that \a match accepts among those with \a tag.
+    template <typename Match>
+    iterator findIn(Generation generation, quint32 tag, Match match) const
+    {
+        const SlotArray &a = array(generation);
+        if (a.count == 0 || (generation == Old && !filterMayHold(tag)))
+            return end();
+        const size_t pos = probe(a, tag, match);
+        if (pos == NotFound)
+            return end();
+        return iterator(const_cast<NameTable *>(this), generation, pos);
     }
 
     template <typename Match>
