@@ -12,6 +12,7 @@
 
 #include <exception>
 #include <limits>
+#include <optional>
 #include <typeinfo>
 
 namespace goroutinemap {
@@ -498,7 +499,23 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     std::unique_lock lock(shard.mutex);
     // Read before the run's phase: a run that ends on the fast path bumps it after it is Done.
     const quint64 version = shard.version.load(std::memory_order_acquire);
-    auto [it, inserted] = shard.entries.try_emplace(name, hash);
+    // A name not in the young array needs the time: a new one for its queuedAt, one backing off
+    // to check its window. Reading it between the young array and the old array's filter
+    // overlaps the filter's cache miss, which prefetch() started.
+    std::optional<Clock::time_point> readAt;
+    const auto now = [&readAt] {
+        if (!readAt)
+            readAt = Clock::now();
+        return *readAt;
+    };
+    auto it = shard.entries.findYoung(name, hash);
+    if (it == shard.entries.end()) {
+        now();
+        it = shard.entries.findOld(name, hash);
+    }
+    const bool inserted = it == shard.entries.end();
+    if (inserted)
+        it = shard.entries.emplaceAbsent(name, hash);
     Entry &entry = it->second;
     bool newName = inserted;
     if (!inserted) {
@@ -523,8 +540,8 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             return newAlreadyExistsError(name);
         }
         if (entry.failureCount > 0) {
-            const Clock::time_point now = Clock::now();
-            const auto left = backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now);
+            const auto left =
+                    backoffTimeLeft(entry.lastErrorTime, entry.durationBeforeRetry, now());
             const auto resetAfter =
                     std::chrono::milliseconds(resetAfterMs.load(std::memory_order_relaxed));
             if (isRefused(left)) {
@@ -556,7 +573,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     operation->func = std::move(func);
     operation->contextFunc = std::move(contextFunc);
     operation->retriesLeft = retries;
-    operation->queuedAt = Clock::now();
+    operation->queuedAt = now();
     operation->serial = ++shard.lastRunSerial;
     shard.nameStarted();
     entry.operation = operation;
