@@ -52,6 +52,7 @@ private Q_SLOTS:
     void emptyingTheTableReleasesItsStorage_data();
     void emptyingTheTableReleasesItsStorage();
     void oldArrayEmptiedUnderAnIteration();
+    void betweenRunsWhenTheNameIsNotYoung();
 };
 
 void tst_NameTable::agreesWithAReferenceMap_data()
@@ -276,6 +277,31 @@ void tst_NameTable::oldArrayEmptiedUnderAnIteration()
     QCOMPARE(table.size(), size_t(young));
     for (int i = names - young; i < names; ++i)
         QVERIFY(table.find(nameOf(i)) != table.end());
+}
+
+// find()'s and try_emplace()'s \a between runs once, before the old array's filter, for a
+// name the young array does not hold; not for one it does, nor without an old array.
+void tst_NameTable::betweenRunsWhenTheNameIsNotYoung()
+{
+    Table table;
+    int calls = 0;
+    const auto count = [&calls] { ++calls; };
+    QVERIFY(table.try_emplace(nameOf(-1), Table::hashName(nameOf(-1)), count).second);
+    QCOMPARE(calls, 0); // no old array: no filter to wait for
+    const int names = int(Table::YoungCapacity) * 4 / 5 + 10; // one promotion
+    for (int i = 0; i < names; ++i)
+        table.try_emplace(nameOf(i));
+    const int young = int(table.size() - table.oldSize());
+    QVERIFY(young > 0 && table.oldSize() > 0);
+    QVERIFY(table.find(nameOf(names - 1), Table::hashName(nameOf(names - 1)), count)
+            != table.end());
+    QCOMPARE(calls, 0); // young
+    QVERIFY(table.find(nameOf(0), Table::hashName(nameOf(0)), count) != table.end());
+    QCOMPARE(calls, 1); // old
+    QVERIFY(table.try_emplace(nameOf(names), Table::hashName(nameOf(names)), count).second);
+    QCOMPARE(calls, 2); // new
+    QVERIFY(!table.try_emplace(nameOf(names), Table::hashName(nameOf(names)), count).second);
+    QCOMPARE(calls, 2); // young now
 }
 
 QTEST_APPLESS_MAIN(tst_NameTable)

@@ -500,22 +500,15 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
     // Read before the run's phase: a run that ends on the fast path bumps it after it is Done.
     const quint64 version = shard.version.load(std::memory_order_acquire);
     // A name not in the young array needs the time: a new one for its queuedAt, one backing off
-    // to check its window. Reading it between the young array and the old array's filter
-    // overlaps the filter's cache miss, which prefetch() started.
+    // to check its window. With an old array, reading it before the old array's filter
+    // overlaps the filter's cache miss, which prefetch() started (see NameTable::find()).
     std::optional<Clock::time_point> readAt;
     const auto now = [&readAt] {
         if (!readAt)
             readAt = Clock::now();
         return *readAt;
     };
-    auto it = shard.entries.findYoung(name, hash);
-    if (it == shard.entries.end()) {
-        now();
-        it = shard.entries.findOld(name, hash);
-    }
-    const bool inserted = it == shard.entries.end();
-    if (inserted)
-        it = shard.entries.emplaceAbsent(name, hash);
+    auto [it, inserted] = shard.entries.try_emplace(name, hash, [&now] { now(); });
     Entry &entry = it->second;
     bool newName = inserted;
     if (!inserted) {
