@@ -134,6 +134,7 @@ private Q_SLOTS:
     void resetBackoffWhileRunningSignalsReset();
     void slowReceiversDoNotFreezeTheMapThread();
     void deliveredBurstLeavesNoMemoryBehind();
+    void namesBeyondTheYoungArrays();
 };
 
 void tst_GoRoutineMapFeatures::initTestCase()
@@ -1507,6 +1508,53 @@ void tst_GoRoutineMapFeatures::deliveredBurstLeavesNoMemoryBehind()
     QVERIFY2(kept < queued / 10,
              qPrintable(QStringLiteral("%1 of %2 bytes still allocated").arg(kept).arg(queued)));
 #endif
+}
+
+// More failed names than the shards' young arrays hold (16 x 4,096 slots), so that most move
+// to the old arrays and are found there through the filters: refused and reported like any
+// other name, reset and forgotten, while new names beside them run and leave.
+void tst_GoRoutineMapFeatures::namesBeyondTheYoungArrays()
+{
+    GoRoutineMap map(true);
+    QVERIFY(map.setBackoffPolicy(longPolicy()));
+    constexpr int n = 70000;
+    const auto failed = [](int i) { return QStringLiteral("failed/%1").arg(i); };
+    const auto countAccepted = [&map](int from, int to, int step, auto name,
+                                      const GoRoutineMap::OperationFunc &func) {
+        int accepted = 0;
+        for (int i = from; i < to; i += step)
+            accepted += map.run(name(i), func).isError() ? 0 : 1;
+        return accepted;
+    };
+    QCOMPARE(countAccepted(0, n, 1, failed, failing()), n);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QCOMPARE(map.count(), n);
+    for (int i = 0; i < n; i += 997) {
+        QCOMPARE(map.run(failed(i), noop()).kind(), Error::Kind::ExponentialBackoff);
+        QCOMPARE(map.operationInfo(failed(i)).state, OperationInfo::State::BackingOff);
+        QVERIFY(!map.isOperationPending(failed(i)));
+    }
+
+    const auto fresh = [](int i) { return QStringLiteral("new/%1").arg(i); };
+    QCOMPARE(countAccepted(0, n, 1, fresh, noop()), n);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QCOMPARE(map.count(), n);
+
+    int reset = 0;
+    for (int i = 0; i < n; i += 2)
+        reset += map.resetBackoff(failed(i)) ? 1 : 0;
+    QCOMPARE(reset, n / 2);
+    QCOMPARE(countAccepted(0, n, 2, failed, noop()), n / 2);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QCOMPARE(map.count(), n / 2);
+    QCOMPARE(countAccepted(1, n, 2, failed, noop()), 0); // still backing off
+
+    // Turning backoff off forgets the rest.
+    map.setExponentialBackOffOnError(false);
+    QCOMPARE(map.count(), 0);
+    QCOMPARE(countAccepted(1, n, 2, failed, noop()), n / 2);
+    QVERIFY(map.waitForCompletion(QDeadlineTimer(kTimeoutMs)));
+    QCOMPARE(map.count(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_GoRoutineMapFeatures)
