@@ -809,8 +809,8 @@ struct FlatSubject
     LockedHash hash;
 };
 
-// Bytes of old slot arrays a map holding n names has: 16 shards, each a power of two of 8-byte
-// slots at most 4/5 full (lib/src/nametable_p.h).
+// Bytes of old slot arrays a map holding n names has (all but a few thousand of them are old):
+// 16 shards, each a power of two of 8-byte slots at most 4/5 full (lib/src/nametable_p.h).
 size_t slotArrayBytes(qsizetype n)
 {
     const double perShard = std::ceil(double(n) / 16 / 0.8);

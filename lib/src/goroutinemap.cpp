@@ -508,7 +508,7 @@ Error GoRoutineMapPrivate::start(const QString &name, GoRoutineMap::OperationFun
             readAt = Clock::now();
         return *readAt;
     };
-    auto [it, inserted] = shard.entries.try_emplace(name, hash, [&now] { now(); });
+    auto [it, inserted] = shard.entries.try_emplace(name, hash, now);
     Entry &entry = it->second;
     bool newName = inserted;
     if (!inserted) {

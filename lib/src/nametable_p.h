@@ -156,7 +156,7 @@ public:
     //! The node with \a index, live or erased (then default-constructed); nullptr from nodeCount() on.
     value_type *nodeAt(quint32 index) const { return index < m_nodes ? &node(index) : nullptr; }
     bool empty() const noexcept { return size() == 0; }
-    //! Elements in the old array (for tests and figures).
+    //! Elements in the old array (for tests).
     size_t oldSize() const noexcept { return m_old.count; }
 
     iterator end() const { return iterator(); }
